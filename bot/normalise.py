@@ -1,0 +1,272 @@
+"""Turn what people type into comparable tokens: Discord markup, accents, slang, synonyms, stems.
+
+Pure Python and knowledge-agnostic except for the synonym table it is built with, so the
+same Normaliser processes the curated phrasings (once, at index time) and every question.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from types import MappingProxyType
+
+import snowballstemmer
+
+# Discord syntax that carries no meaning for matching.
+_DISCORD_MARKUP = re.compile(
+    r"<a?:\w{1,32}:\d{5,25}>"  # custom emoji
+    r"|<(?:@[!&]?|#)\d{5,25}>"  # user, role and channel mentions
+    r"|</[\w\- ]{1,96}:\d{5,25}>"  # slash-command mentions
+    r"|<t:-?\d{1,13}(?::[tTdDfFR])?>"  # timestamps
+    r"|@(?:everyone|here)\b"
+    r"|https?://\S+"
+    r"|```.*?```",
+    re.DOTALL,
+)
+_APOSTROPHE = re.compile(r"(?<=\w)['’‘`´](?=\w)")
+_NON_WORD = re.compile(r"[^\w]+")
+_UNDERSCORE_RUN = re.compile(r"_+")
+
+# Chat shorthand any English-speaking community uses; domain terms belong in the YAML.
+SLANG: Mapping[str, str] = MappingProxyType(
+    {
+        "u": "you",
+        "ur": "your",
+        "r": "are",
+        "y": "why",
+        "wat": "what",
+        "wut": "what",
+        "wht": "what",
+        "whats": "what is",
+        "wats": "what is",
+        "whos": "who is",
+        "hows": "how is",
+        "wheres": "where is",
+        "whens": "when is",
+        "ppl": "people",
+        "ppls": "people",
+        "abt": "about",
+        "bout": "about",
+        "tho": "though",
+        "pls": "please",
+        "plz": "please",
+        "thx": "thanks",
+        "ty": "thanks",
+        "b4": "before",
+        "w": "with",
+        "govt": "government",
+        "gov": "government",
+        "dont": "do not",
+        "doesnt": "does not",
+        "didnt": "did not",
+        "isnt": "is not",
+        "wasnt": "was not",
+        "cant": "can not",
+        "cannot": "can not",
+        "wont": "will not",
+        "whats'": "what is",
+        "im": "i am",
+        "rn": "now",
+        "idk": "i do not know",
+        "nukes": "nuclear weapons",
+        "nuke": "nuclear weapon",
+    }
+)
+
+# Words so common in any question that they say nothing about the topic.
+STOPWORDS = frozenset(
+    """a an the and or but if of to in on at by for with about from into onto over than then
+    is are was were be been being am do does did done doing have has had having will would
+    shall should can could may might must it its it's this that these those there here
+    i me my we our us you your he she they them their his her him what which whom whose
+    so such very really just also too any some all as not no yes please thanks thank
+    tell know want wanna gonna say says said explain mean means meant give show get got
+    hey hi hello lol ok okay pls bot thing things stuff like basically actually anyway
+    guys folks quick question q one ones bit little kind sort out up again now though
+    let lets""".split()
+)
+
+_ORDINALS = MappingProxyType(
+    {
+        "first": 1,
+        "1st": 1,
+        "second": 2,
+        "2nd": 2,
+        "third": 3,
+        "3rd": 3,
+        "fourth": 4,
+        "4th": 4,
+        "forth": 4,
+        "fifth": 5,
+        "5th": 5,
+        "sixth": 6,
+        "6th": 6,
+        "seventh": 7,
+        "7th": 7,
+        "eighth": 8,
+        "8th": 8,
+        "ninth": 9,
+        "9th": 9,
+        "tenth": 10,
+        "10th": 10,
+    }
+)
+_CARDINALS = MappingProxyType(
+    {
+        "one": 1,
+        "two": 2,
+        "three": 3,
+        "four": 4,
+        "five": 5,
+        "six": 6,
+        "seven": 7,
+        "eight": 8,
+        "nine": 9,
+        "ten": 10,
+    }
+)
+_ITEM_NOUNS = (
+    r"(?:urgent\s+)?(?:actions?|recommendations?|recs?|recomendations?|reccomendations?"
+    r"|reccommendations?|points?|items?|steps?|measures?|proposals?|proposed\s+actions?)"
+)
+_NUMBER_WORD = r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)"
+_ORDINAL_WORD = r"(?:" + "|".join(_ORDINALS) + r"|last|final)"
+# "recommendation 4", "action #4", "rec no. 4", "point number four"
+_NOUN_THEN_NUMBER = re.compile(
+    rf"\b{_ITEM_NOUNS}\s*(?:number\s+|no\s*|nr\s*|n\s*)?#?\s*({_NUMBER_WORD})\b(?!\s*(?:year|%))"
+)
+# "the fourth action", "4th recommendation", "the last urgent action", "the 4th one"
+_ORDINAL_THEN_NOUN = re.compile(
+    rf"\b({_ORDINAL_WORD})\s+(?:(?:urgent|proposed|main|key)\s+)?(?:{_ITEM_NOUNS}|one)\b"
+)
+# "number 4 on the list", "#4"
+_BARE_NUMBER = re.compile(r"(?:^|\s)(?:#\s*|number\s+|no\s+)(\d{1,2})\b")
+
+
+def clean(text: str) -> str:
+    """Lower-case ASCII-ish words separated by single spaces; markup and accents gone."""
+    text = _DISCORD_MARKUP.sub(" ", text)
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    text = _APOSTROPHE.sub("", text)
+    text = _NON_WORD.sub(" ", text)
+    text = _UNDERSCORE_RUN.sub(" ", text)
+    return " ".join(text.split())
+
+
+def item_number(cleaned: str, last: int) -> int | None:
+    """The list position a question points at ("the fourth action" -> 4), if any.
+
+    ``last`` is the number of items, so "the last action" resolves; a count such as
+    "the seven actions" is not a position and returns None.
+    """
+    for pattern in (_NOUN_THEN_NUMBER, _ORDINAL_THEN_NOUN, _BARE_NUMBER):
+        match = pattern.search(cleaned)
+        if match:
+            word = match.group(1)
+            number = _word_number(word, last)
+            if number is not None and 1 <= number <= max(last, 1):
+                return number
+    return None
+
+
+def _word_number(word: str, last: int) -> int | None:
+    if word.isdigit():
+        return int(word)
+    if word in ("last", "final"):
+        return last
+    return _ORDINALS.get(word) or _CARDINALS.get(word)
+
+
+def looks_like_question(text: str) -> bool:
+    """Whether a channel message reads as a question, not chatter (for unprompted replies)."""
+    stripped = _DISCORD_MARKUP.sub(" ", text).strip()
+    if "?" in stripped:
+        return len(clean(stripped).split()) >= 2
+    words = clean(stripped).split()
+    if len(words) < 3:
+        return False
+    starters = {
+        "what",
+        "whats",
+        "who",
+        "whos",
+        "whom",
+        "which",
+        "when",
+        "where",
+        "why",
+        "how",
+        "is",
+        "are",
+        "was",
+        "were",
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "should",
+        "would",
+        "will",
+        "has",
+        "have",
+        "had",
+        "wat",
+        "wht",
+        "explain",
+        "tell",
+        "define",
+        "describe",
+        "any",
+        "anyone",
+        "summarise",
+        "summarize",
+        "list",
+    }
+    return words[0] in starters or (
+        words[0] in {"so", "ok", "hey", "and", "but"} and words[1] in starters
+    )
+
+
+class Normaliser:
+    """Folds synonyms and slang and stems words; built once per knowledge version."""
+
+    __slots__ = ("_pattern", "_stem", "_table")
+
+    def __init__(self, synonyms: Mapping[str, tuple[str, ...]]) -> None:
+        table: dict[str, str] = {}
+        for canon, variants in synonyms.items():
+            token = "_".join(clean(canon).split())
+            for phrase in (canon, *variants):
+                key = " ".join(SLANG.get(w, w) for w in clean(phrase).split())
+                if token and key:
+                    table.setdefault(key, token)
+        phrases = sorted(table, key=len, reverse=True)
+        self._table: Mapping[str, str] = MappingProxyType(table)
+        self._pattern = (
+            re.compile(r"\b(?:" + "|".join(re.escape(p) for p in phrases) + r")\b")
+            if phrases
+            else None
+        )
+        self._stem = snowballstemmer.stemmer("english").stemWord
+
+    def tokens(self, text: str) -> list[str]:
+        """Content-bearing tokens of ``text`` in order (duplicates kept)."""
+        return self.tokens_of_clean(clean(text))
+
+    def tokens_of_clean(self, cleaned: str) -> list[str]:
+        words = " ".join(SLANG.get(w, w) for w in cleaned.split())
+        if self._pattern is not None:
+            table = self._table
+            words = self._pattern.sub(lambda m: table[m.group(0)], words)
+        stem = self._stem
+        return [w if "_" in w else stem(w) for w in words.split()]
+
+    @staticmethod
+    def is_stopword(token: str) -> bool:
+        return token in _STOP_STEMS
+
+
+_STOP_STEMS = frozenset(snowballstemmer.stemmer("english").stemWords(sorted(STOPWORDS)))

@@ -1,0 +1,94 @@
+"""Shared fixtures: a tiny valid knowledge document and paths to the real files."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_KNOWLEDGE = REPO_ROOT / "knowledge" / "faq.yaml"
+SHARED_DIR = REPO_ROOT.parent / "shared"
+
+TINY_DOC: dict[str, Any] = {
+    "version": 1,
+    "title": "Tiny test knowledge",
+    "synonyms": {"new start": ["newstart", "new-start"], "eln": ["european leadership network"]},
+    "entries": [
+        {
+            "id": "signatories",
+            "question": "How many people signed the recommendations?",
+            "alternates": [
+                "who signed it",
+                "number of signatories",
+                "how many signatures",
+                "signatories",
+                "did many sign",
+                "how many ppl signed this",
+            ],
+            "answer": "145 people from 20 countries signed them.",
+            "passage": "The recommendations are signed by 145 people from 20 countries",
+            "sources": [{"title": "NATO Watch", "url": "https://natowatch.org/"}],
+            "tags": ["recommendations"],
+            "related": ["new-start"],
+        },
+        {
+            "id": "new-start",
+            "question": "What do the recommendations say about New START?",
+            "alternates": [
+                "new start",
+                "extend new start",
+                "new start extension",
+                "what is new start",
+                "strategic arms treaty extension",
+                "five year extension",
+            ],
+            "answer": "They call for extending the New START Treaty for five years.",
+            "sources": [{"title": "NATO Watch", "url": "https://natowatch.org/"}],
+            "tags": ["treaties"],
+        },
+        {
+            "id": "action-open-skies",
+            "question": "What is the seventh urgent action?",
+            "alternates": [
+                "preserve open skies",
+                "open skies treaty recommendation",
+                "keep open skies",
+                "surveillance flights treaty",
+                "aerial observation flights",
+                "open skies",
+            ],
+            "answer": "Preserving the Open Skies Treaty.",
+            "sources": [{"title": "NATO Watch", "url": "https://natowatch.org/"}],
+            "tags": ["urgent-actions"],
+            "action": 7,
+        },
+    ],
+}
+
+
+@pytest.fixture
+def tiny_doc() -> dict[str, Any]:
+    """A fresh, valid knowledge document each test may mutate."""
+    return copy.deepcopy(TINY_DOC)
+
+
+@pytest.fixture
+def write_knowledge(tmp_path: Path) -> Callable[[Any], Path]:
+    """Write a document (or raw YAML text) to a file and return its path."""
+
+    def write(doc: Any, name: str = "faq.yaml") -> Path:
+        path = tmp_path / name
+        text = (
+            doc
+            if isinstance(doc, str)
+            else yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+        )
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write

@@ -254,15 +254,27 @@ class Normaliser:
 
     def tokens(self, text: str) -> list[str]:
         """Content-bearing tokens of ``text`` in order (duplicates kept)."""
-        return self.tokens_of_clean(clean(text))
+        return [token for _, token in self.terms(clean(text))]
 
     def tokens_of_clean(self, cleaned: str) -> list[str]:
+        return [token for _, token in self.terms(cleaned)]
+
+    def terms(self, cleaned: str) -> list[tuple[str, str]]:
+        """(surface word, token) pairs. A multi-word synonym yields its folded token and
+        its parts, so "nukes" still meets a phrasing that only says "nuclear"."""
         words = " ".join(SLANG.get(w, w) for w in cleaned.split())
         if self._pattern is not None:
             table = self._table
             words = self._pattern.sub(lambda m: table[m.group(0)], words)
         stem = self._stem
-        return [w if "_" in w else stem(w) for w in words.split()]
+        out: list[tuple[str, str]] = []
+        for word in words.split():
+            if "_" in word:
+                out.append((word, word))
+                out.extend((part, stem(part)) for part in word.split("_") if part not in STOPWORDS)
+            else:
+                out.append((word, stem(word)))
+        return out
 
     @staticmethod
     def is_stopword(token: str) -> bool:

@@ -88,13 +88,13 @@ def test_rank_is_sorted_bounded_and_safe(matcher: Matcher) -> None:
 
 def test_a_query_never_reprocesses_the_phrasings(matcher: Matcher, monkeypatch) -> None:
     calls: list[str] = []
-    original = Normaliser.tokens_of_clean
+    original = Normaliser.terms
 
-    def counting(self: Normaliser, cleaned: str) -> list[str]:
+    def counting(self: Normaliser, cleaned: str) -> list[tuple[str, str]]:
         calls.append(cleaned)
         return original(self, cleaned)
 
-    monkeypatch.setattr(Normaliser, "tokens_of_clean", counting)
+    monkeypatch.setattr(Normaliser, "terms", counting)
     matcher.match("how many signed")
     assert calls == ["how many signed"]
 

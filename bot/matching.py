@@ -42,6 +42,7 @@ class Thresholds:
     blend: float = 0.5  # weight of the best single phrasing vs the entry's whole vocabulary
     beta: float = 1.0  # how much more question coverage counts than phrasing coverage
     english: float = 0.5  # how much everyday English words count less, known or not
+    seed_cap: int = 1_000  # words on more phrasings than this only score, never seed
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -148,7 +149,10 @@ class Matcher:
                 for t in tokens:
                     index = self._stop_postings if self._norm.is_stopword(t) else self._postings
                     index.setdefault(t, []).append(k)
-        self._vocab = sorted(t for t in self._postings if len(t) >= 3 and not t.isdigit())
+        self._vocab: dict[tuple[str, int], list[str]] = {}
+        for t in sorted(self._postings):
+            if len(t) >= 3 and not t.isdigit():
+                self._vocab.setdefault((t[0], len(t)), []).append(t)
 
     def _token_weight(self, token: str, surface: str, ratio: float) -> float:
         """Rare in this knowledge *and* in English means informative."""
@@ -230,11 +234,23 @@ class Matcher:
         if len(word) < 4 or word.isdigit() or not self._vocab or is_common(surface):
             return unknown
         cutoff = self.thresholds.fuzzy_cutoff + (5.0 if len(word) < 6 else 0.0)
-        hit = process.extractOne(word, self._vocab, scorer=fuzz.ratio, score_cutoff=cutoff)
-        if hit is None or (hit[0][0] != word[0] and len(word) < 7):
+        hit = process.extractOne(word, self._near(word), scorer=fuzz.ratio, score_cutoff=cutoff)
+        if hit is None:
             return unknown
         known = hit[0]
         return Token(word, known, hit[1] / 100.0, self._weight[known])
+
+    def _near(self, word: str) -> list[str]:
+        """Known words a typo of ``word`` could be: same first letter (typos rarely touch it,
+        except in long words) and a length the similarity cutoff can still reach."""
+        size = len(word)
+        firsts = {word[0]} if size < 7 else {c for c, _ in self._vocab}
+        return [
+            w
+            for c in firsts
+            for n in range(max(3, size - size // 3), size + size // 3 + 1)
+            for w in self._vocab.get((c, n), ())
+        ]
 
     def _score(self, tokens: list[Token], exclude: int | None) -> list[Candidate]:
         known = [t for t in tokens if t.known_as is not None]
@@ -249,18 +265,21 @@ class Matcher:
         total = sum(t.weight for t in tokens)
         if total <= 0 or not content:
             return []
+        by_rarity = sorted(content, key=lambda t: len(postings[t.known_as or ""]))
+        cap = self.thresholds.seed_cap
+        seeds = [t for t in by_rarity if len(postings[t.known_as or ""]) <= cap] or by_rarity[:2]
         gained: dict[int, float] = {}
-        for t in content:
+        for t in seeds:
             for k in postings[t.known_as or ""]:
                 gained[k] = gained.get(k, 0.0) + t.weight * t.similarity
-        extra = [t for t in known if t not in content]
+        extra = [t for t in known if t not in seeds]
         best: dict[int, tuple[float, int]] = {}
         beta2 = self.thresholds.beta**2
         for k, g in gained.items():
             if k == exclude:
                 continue
             p = self._phrasings[k]
-            g += sum(t.weight for t in extra if t.known_as in p.tokens)  # noqa: PLW2901
+            g += sum(t.weight * t.similarity for t in extra if t.known_as in p.tokens)  # noqa: PLW2901
             recall = g / total
             precision = min(g / p.mass, 1.0) if p.mass else 0.0
             f = (1 + beta2) * recall * precision / (beta2 * precision + recall)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from functools import lru_cache
 from types import MappingProxyType
 
 import snowballstemmer
@@ -250,7 +251,8 @@ class Normaliser:
             if phrases
             else None
         )
-        self._stem = snowballstemmer.stemmer("english").stemWord
+        # Bounded, per-instance: index building repeats words a lot; user input must not grow it.
+        self._stem = lru_cache(maxsize=65_536)(snowballstemmer.stemmer("english").stemWord)
 
     def tokens(self, text: str) -> list[str]:
         """Content-bearing tokens of ``text`` in order (duplicates kept)."""

@@ -7,11 +7,12 @@ from pathlib import Path
 from bot.config import Settings
 from bot.knowledge import Knowledge, Problem, load, parse_document
 
-OVERLAY_NAME = "overlay.yaml"
-
 
 def has_overlay(settings: Settings) -> bool:
-    return (settings.data_dir / OVERLAY_NAME).exists()
+    """Whether moderators have edited anything (the log alone is enough: it rebuilds the rest)."""
+    from bot.store import LOG_NAME, OVERLAY_NAME  # noqa: PLC0415 - only on this path
+
+    return any((settings.data_dir / name).exists() for name in (OVERLAY_NAME, LOG_NAME))
 
 
 def load_effective(settings: Settings, path: Path | None = None) -> tuple[Knowledge, list[Problem]]:

@@ -15,7 +15,8 @@ import logging
 import math
 import signal
 import time
-from typing import Any
+import weakref
+from typing import Any, TypeVar
 
 import discord
 from discord import app_commands
@@ -34,6 +35,7 @@ from bot.store import KnowledgeStore
 from bot.views import DYNAMIC_ITEMS
 
 log = logging.getLogger(__name__)
+ViewT = TypeVar("ViewT", bound=discord.ui.View)
 HEARTBEAT_EVERY = 10.0
 
 
@@ -107,6 +109,7 @@ class _QAMixin:
         self.channel_limit = SlidingWindow(settings.channel_rate)
         self._background = []
         self._pending: set[asyncio.Task[None]] = set()
+        self._menus: weakref.WeakSet[discord.ui.View] = weakref.WeakSet()
         self._gateway_state = "starting"
 
     async def setup_hook(self) -> None:
@@ -120,7 +123,14 @@ class _QAMixin:
         self._background.append(asyncio.create_task(self._watch_knowledge(), name="reload"))
         self._background.append(asyncio.create_task(self._heartbeat(), name="heartbeat"))
 
+    def track(self, view: ViewT) -> ViewT:
+        """Remember a menu with a timeout so close() can stop its timer."""
+        self._menus.add(view)
+        return view
+
     async def close(self) -> None:
+        for view in list(self._menus):
+            view.stop()
         for task in self._background:
             task.cancel()
         if self._pending:

@@ -180,7 +180,7 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
             interaction,
             f"Remove **{render.clip(current.question, 300)}** "
             f"(`{entry}`)? `/kb undo` can bring it back.",
-            view=Confirm(interaction.user.id, yes, label="Remove"),
+            view=self.bot.track(Confirm(interaction.user.id, yes, label="Remove")),
         )
 
     @app_commands.command(name="history", description="Recent changes, for one entry or all")
@@ -267,18 +267,20 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
         await self.say(
             interaction,
             f"Importing `{render.clip(file.filename, 80)}` would make {plan.summary()}. Go ahead?",
-            view=Confirm(interaction.user.id, yes, label="Import"),
+            view=self.bot.track(Confirm(interaction.user.id, yes, label="Import")),
         )
 
     @app_commands.command(name="unanswered", description="Questions I could not answer")
     async def unanswered(self, interaction: discord.Interaction[Any]) -> None:
         groups = await asyncio.to_thread(self.bot.insights.unanswered, 10)
-        view = UnansweredView(
-            interaction.user.id,
-            groups,
-            self.bot.service.snapshot.knowledge,
-            self._attach,
-            self._add_for,
+        view = self.bot.track(
+            UnansweredView(
+                interaction.user.id,
+                groups,
+                self.bot.service.snapshot.knowledge,
+                self._attach,
+                self._add_for,
+            )
         )
         await interaction.response.send_message(
             embed=unanswered_embed(groups), view=view, ephemeral=True

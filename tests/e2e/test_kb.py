@@ -1,0 +1,208 @@
+"""Moderators keep the answers current from Discord: /kb through the stand-in, end to end."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.knowledge import parse_text
+
+from .conftest import EPHEMERAL, QA, audit_channel, buttons, qa_settings, run_qa_bot
+from .standin import RecordedRequest, StandIn
+from .standin.interactions import FakeInteraction
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(30)]
+
+SIGNED = "how many people signed the recommendations?"
+UNKNOWN = (
+    "what about hypersonic glide vehicles?",
+    "any word on drone swarms near the baltic?",
+    "who pays for the zapad exercises?",
+)
+
+
+@pytest.fixture
+async def qa(standin: StandIn, tmp_path: Path) -> AsyncIterator[QA]:
+    """The production bot with an audit channel, where every moderator change is posted."""
+    settings = qa_settings(standin, tmp_path / "data", audit_channel=audit_channel(standin).id)
+    async with run_qa_bot(standin, settings) as running:
+        yield running
+
+
+async def followup(qa: QA, inter: FakeInteraction) -> RecordedRequest:
+    """The follow-up message a deferred /kb command sent with this interaction's token."""
+    return await qa.standin.wait_for_request(
+        lambda r: (
+            r.method == "POST"
+            and r.route == "/webhooks/{webhook_id}/{webhook_token}"
+            and r.params.get("webhook_token") == inter.token
+        ),
+        timeout=10,
+    )
+
+
+async def answer_to(qa: QA, question: str) -> dict[str, Any]:
+    """A member's question, and the embed of the bot's answer to it."""
+    reply = await qa.ask(question, author=qa.standin.world.bob)
+    (embed,) = reply.json["embeds"]
+    return embed
+
+
+SUBCOMMANDS: list[tuple[str, dict[str, Any]]] = [
+    ("kb add", {}),
+    ("kb edit", {"entry": "signatories"}),
+    ("kb alias", {"entry": "signatories", "phrase": "who put their name to it"}),
+    ("kb remove", {"entry": "signatories"}),
+    ("kb history", {}),
+    ("kb undo", {}),
+    ("kb reload", {}),
+    ("kb export", {}),
+    ("kb unanswered", {}),
+    ("kb stats", {}),
+]
+
+
+@pytest.mark.parametrize(("name", "options"), SUBCOMMANDS, ids=[n for n, _ in SUBCOMMANDS])
+async def test_members_cannot_run_kb_commands_and_the_denial_is_logged(
+    qa: QA, caplog: pytest.LogCaptureFixture, name: str, options: dict[str, Any]
+) -> None:
+    caplog.set_level(logging.WARNING, logger="bot.app")
+    inter = await qa.standin.dispatch_command(name, options, user=qa.standin.world.bob)
+    callback = await inter.callback()
+    assert callback.json["type"] == 4
+    assert int(callback.json["data"]["flags"]) & EPHEMERAL
+    assert "only moderators" in callback.json["data"]["content"]
+    assert any(
+        f"denied /{name}" in r.getMessage() and str(qa.standin.world.bob.id) in r.getMessage()
+        for r in caplog.records
+    )
+    assert qa.service.store.history() == []
+
+
+def test_kb_is_hidden_from_members_by_default(qa: QA) -> None:
+    synced = qa.standin.registered_command("kb", guild_id=None)
+    assert synced is not None
+    assert synced["default_member_permissions"] == str(1 << 5)  # Manage Server
+    assert synced.get("contexts") == [0]  # servers only
+
+
+async def test_moderator_edits_an_answer_and_the_next_question_gets_it(qa: QA) -> None:
+    carol = qa.standin.world.carol
+    before = await answer_to(qa, SIGNED)
+    opened = await qa.standin.dispatch_command("kb edit", {"entry": "signatories"}, user=carol)
+    modal = (await opened.callback()).json
+    assert modal["type"] == 9
+    fields = {c["custom_id"]: c for row in modal["data"]["components"] for c in row["components"]}
+    prefilled = [f.get("value") for f in fields.values()]
+    assert before["description"] in prefilled  # the edit form starts from the current answer
+    answer_id = next(k for k, f in fields.items() if f.get("value") == before["description"])
+    new_answer = "Edited by a moderator: 145 people from 20 countries signed."
+    submitted = await qa.standin.dispatch_modal_submit({answer_id: new_answer}, modal=opened)
+    done = await followup(qa, submitted)
+    assert done.json["content"].startswith("Done:")
+    assert int(done.json["flags"]) & EPHEMERAL
+
+    after = await answer_to(qa, SIGNED)
+    assert after["description"] == new_answer
+    audit = await qa.standin.wait_for_request(
+        lambda r: r.method == "POST" and r.params.get("channel_id") == str(qa.audit_channel.id)
+    )
+    assert "signatories" in audit.json["content"]
+    assert audit.json["allowed_mentions"]["parse"] == []
+    (change,) = qa.service.store.history()
+    assert change.by.startswith("carol") and change.op == "edit"
+
+
+async def test_undo_restores_the_previous_answer(qa: QA) -> None:
+    carol = qa.standin.world.carol
+    original = (await answer_to(qa, SIGNED))["description"]
+    alias = await qa.standin.dispatch_command(
+        "kb alias",
+        {"entry": "signatories", "phrase": "who put their john hancock on it"},
+        user=carol,
+    )
+    assert (await followup(qa, alias)).json["content"].startswith("Done:")
+    undo = await qa.standin.dispatch_command("kb undo", {}, user=carol)
+    text = (await followup(qa, undo)).json["content"]
+    assert text.startswith("Done:") and "undo" in text.lower()
+    assert (await answer_to(qa, SIGNED))["description"] == original
+    assert qa.service.store.merged_document() == qa.service.store._shipped()
+
+
+async def test_remove_asks_for_confirmation_and_only_the_moderator_confirms(qa: QA) -> None:
+    carol, bob = qa.standin.world.carol, qa.standin.world.bob
+    inter = await qa.standin.dispatch_command("kb remove", {"entry": "nato-watch"}, user=carol)
+    prompt = (await inter.callback()).json["data"]
+    confirm = next(b for b in buttons(prompt) if b.get("label") == "Remove")
+    message = await inter.original()
+    refused = await qa.standin.dispatch_component(message, confirm["custom_id"], user=bob)
+    assert "Only the moderator" in (await refused.callback()).json["data"]["content"]
+    assert qa.service.snapshot.knowledge.get("nato-watch") is not None
+
+    yes = await qa.standin.dispatch_component(message, confirm["custom_id"], user=carol)
+    assert (await yes.callback()).json["type"] == 7
+    assert (await followup(qa, yes)).json["content"].startswith("Done:")
+    assert qa.service.snapshot.knowledge.get("nato-watch") is None
+    history = await qa.standin.dispatch_command("kb history", {}, user=carol)
+    assert "nato-watch" in (await history.callback()).json["data"]["content"]
+
+
+async def test_unanswered_question_attached_as_alias_is_answered_afterwards(qa: QA) -> None:
+    carol = qa.standin.world.carol
+    question = next(q for q in UNKNOWN if qa.service.match(q).entry is None)
+    first = await qa.ask(question, author=qa.standin.world.bob)
+    assert not first.json.get("embeds") or first.json["embeds"][0]["title"] == "Did you mean…"
+    await qa.standin.wait_until(qa.insights.unanswered, 5, "the question recorded")
+
+    listing = await qa.standin.dispatch_command("kb unanswered", {}, user=carol)
+    body = (await listing.callback()).json["data"]
+    assert question in body["embeds"][0]["description"]
+    (pick,) = buttons(body)
+    message = await listing.original()
+    chosen = await qa.standin.dispatch_component(
+        message,
+        pick["custom_id"],
+        component_type=3,
+        values=[pick["options"][0]["value"]],
+        user=carol,
+    )
+    step_two = (await chosen.callback()).json["data"]
+    target = next(
+        c for c in buttons(step_two) if c["type"] == 3 and c["custom_id"] != pick["custom_id"]
+    )
+    attach = await qa.standin.dispatch_component(
+        await listing.original(),
+        target["custom_id"],
+        component_type=3,
+        values=["confidence-building-measures"],
+        user=carol,
+    )
+    assert (await followup(qa, attach)).json["content"].startswith("Done:")
+
+    answered = await answer_to(qa, question)
+    expected = qa.service.snapshot.knowledge.get("confidence-building-measures")
+    assert answered["title"] == expected.question
+    assert qa.insights.unanswered() == []
+
+
+async def test_export_attaches_the_merged_knowledge(qa: QA) -> None:
+    inter = await qa.standin.dispatch_command("kb export", {}, user=qa.standin.world.carol)
+    sent = await followup(qa, inter)
+    assert sent.files and sent.files[0].filename == "faq.yaml"
+    exported, _ = parse_text(sent.files[0].data.decode("utf-8"))
+    assert exported.by_id.keys() == qa.service.snapshot.knowledge.by_id.keys()
+
+
+async def test_stats_show_questions_and_declines(qa: QA) -> None:
+    await qa.ask(SIGNED, author=qa.standin.world.bob)
+    await qa.ask("what is the kyoto protocol?", author=qa.standin.world.alice)
+    await qa.standin.wait_until(lambda: qa.insights.stats().questions >= 2, 5, "two records")
+    inter = await qa.standin.dispatch_command("kb stats", {"days": 7}, user=qa.standin.world.carol)
+    (embed,) = (await inter.callback()).json["data"]["embeds"]
+    text = " ".join(f["value"] for f in embed["fields"])
+    assert "2 asked, 1 answered, 50% declined" in text
+    assert "`signatories` — 1" in text

@@ -99,15 +99,20 @@ def _read_dotenv(path: Path) -> dict[str, str]:
 def _token(values: Mapping[str, str]) -> str | None:
     """The token from DISCORD_TOKEN, or from the file DISCORD_TOKEN_FILE names (Docker secrets)."""
     token = (values.get("DISCORD_TOKEN") or "").strip()
-    if token:
-        return token
+    source = "DISCORD_TOKEN"
     path = values.get("DISCORD_TOKEN_FILE")
-    if not path:
-        return None
-    try:
-        return Path(path).read_text(encoding="utf-8").strip() or None
-    except OSError as exc:
-        raise ConfigError(f"DISCORD_TOKEN_FILE: cannot read {path} ({exc.strerror})") from None
+    if not token and path:
+        source = "DISCORD_TOKEN_FILE"
+        try:
+            token = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"DISCORD_TOKEN_FILE: cannot read {path} ({exc.strerror})") from None
+    if any(c.isspace() or not c.isprintable() for c in token):
+        raise ConfigError(
+            f"{source}: the token contains spaces, line breaks or control "
+            "characters; copy it again from the Developer Portal"
+        )
+    return token or None
 
 
 def _opt_int(raw: str | None, name: str) -> int | None:

@@ -244,18 +244,19 @@ def read_document(text: str, file: str, limits: Limits = DEFAULT_LIMITS) -> tupl
         )
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        raise KnowledgeError([_yaml_problem(exc, file)]) from None
-    if root is not None and _expanded_size(root, limits.max_nodes) > limits.max_nodes:
-        raise KnowledgeError(
-            [Problem("too many nodes once aliases are expanded (an alias bomb?)", file)]
-        )
-    try:
+        if root is not None and _expanded_size(root, limits.max_nodes) > limits.max_nodes:
+            raise KnowledgeError(
+                [Problem("too many nodes once aliases are expanded (an alias bomb?)", file)]
+            )
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise KnowledgeError([_yaml_problem(exc, file)]) from None
     except RecursionError:
         raise KnowledgeError([Problem("the YAML is nested too deeply", file)]) from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. "!!int xyz", "2020-02-30"
+        raise KnowledgeError(
+            [Problem(f"not valid YAML: a value cannot be read ({exc})", file)]
+        ) from None
     return data, _Lines(root)
 
 

@@ -139,7 +139,8 @@ _NOUN_THEN_NUMBER = re.compile(
 )
 # "the fourth action", "4th recommendation", "the last urgent action", "the 4th one"
 _ORDINAL_THEN_NOUN = re.compile(
-    rf"\b({_ORDINAL_WORD})\s+(?:(?:urgent|proposed|main|key)\s+)?(?:{_ITEM_NOUNS}|one)\b"
+    rf"\b({_ORDINAL_WORD})\s+(?:of\s+(?:the|their|its)\s+)?(?:(?:seven|7|urgent|proposed|main|key)\s+)*"
+    rf"(?:{_ITEM_NOUNS}|one)\b"
 )
 # "number 4 on the list", "#4"
 _BARE_NUMBER = re.compile(r"(?:^|\s)(?:#\s*|number\s+|no\s+)(\d{1,2})\b")

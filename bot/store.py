@@ -288,7 +288,7 @@ def dump_yaml(data: Any) -> str:
 def _load_yaml(text: str) -> Any:
     try:
         return yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError, ValueError, TypeError, OverflowError):
         return None
 
 
@@ -963,6 +963,8 @@ class KnowledgeStore:
             where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
             reason = getattr(exc, "problem", None) or "syntax error"
             raise StoreError(f"{where}: not valid YAML ({reason}); {hint}.") from None
+        except (RecursionError, ValueError, TypeError, OverflowError) as exc:
+            raise StoreError(f"{path}: not valid YAML ({exc}); {hint}.") from None
         try:
             return Overlay.from_document(data)
         except ValueError as exc:

@@ -66,6 +66,7 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path) -> None:
         ("ELN_USER_RATE", "fast", "count/seconds"),
         ("ELN_SYNC_COMMANDS", "sometimes", "must be one of"),
         ("DISCORD_TOKEN_FILE", "/nonexistent/token", "cannot read"),
+        ("DISCORD_TOKEN", "abc\ndef", "line breaks"),
     ],
 )
 def test_bad_values_name_the_setting(name: str, value: str, words: str) -> None:

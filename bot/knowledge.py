@@ -7,6 +7,7 @@ the file, line, entry id and field.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping
@@ -464,65 +465,31 @@ class _Checker:
 
     def across(self, placed: list[tuple[int, Entry]]) -> None:
         """Checks that need the whole file: unique ids, phrasings and actions; related ids."""
-        first_line: dict[str, int | None] = {}
         ids = {e.id for _, e in placed}
-        owner: dict[str, str] = {}
+        first: dict[str, int | None] = {}  # id -> line of its first definition
+        owner: dict[str, str] = {}  # folded phrasing -> entry id
         actions: dict[int, str] = {}
-        total = 0
         for index, entry in placed:
-            line = self.lines.entry(index)
-            if entry.id in first_line:
-                self.add(
-                    f"duplicate id (first defined at line {first_line[entry.id]})",
-                    line=line,
-                    entry=entry.id,
-                    field="id",
-                )
-            first_line.setdefault(entry.id, line)
+            flag = functools.partial(self.add, line=self.lines.entry(index), entry=entry.id)
+            if entry.id in first:
+                flag(f"duplicate id (first defined at line {first[entry.id]})", field="id")
+            first.setdefault(entry.id, self.lines.entry(index))
             for phrasing in entry.phrasings:
-                total += 1
-                key = fold(phrasing)
-                other = owner.get(key)
-                if other is not None and other != entry.id:
-                    self.add(
-                        f"phrasing {phrasing!r} is also on entry '{other}'",
-                        line=line,
-                        entry=entry.id,
-                        field="alternates",
-                    )
-                elif other == entry.id:
-                    self.add(
-                        f"phrasing {phrasing!r} is listed twice",
-                        line=line,
-                        entry=entry.id,
-                        field="alternates",
-                        warning=True,
-                    )
-                owner.setdefault(key, entry.id)
+                other = owner.setdefault(fold(phrasing), entry.id)
+                if other != entry.id:
+                    flag(f"phrasing {phrasing!r} is also on entry '{other}'", field="alternates")
+            if len({fold(p) for p in entry.phrasings}) < len(entry.phrasings):
+                flag("a phrasing is listed twice", field="alternates", warning=True)
             for rel in entry.related:
                 if rel not in ids:
-                    self.add(
-                        f"related id '{rel}' does not exist",
-                        line=line,
-                        entry=entry.id,
-                        field="related",
-                    )
+                    flag(f"related id '{rel}' does not exist", field="related")
                 elif rel == entry.id:
-                    self.add(
-                        "an entry cannot be related to itself",
-                        line=line,
-                        entry=entry.id,
-                        field="related",
-                    )
+                    flag("an entry cannot be related to itself", field="related")
             if entry.action is not None:
-                if entry.action in actions:
-                    self.add(
-                        f"action {entry.action} is also on entry '{actions[entry.action]}'",
-                        line=line,
-                        entry=entry.id,
-                        field="action",
-                    )
-                actions.setdefault(entry.action, entry.id)
+                other = actions.setdefault(entry.action, entry.id)
+                if other != entry.id:
+                    flag(f"action {entry.action} is also on entry '{other}'", field="action")
+        total = sum(len(e.phrasings) for _, e in placed)
         if total > self.limits.max_phrasings:
             self.add(f"{total:,} phrasings; the limit is {self.limits.max_phrasings:,}")
 

@@ -111,7 +111,7 @@ class Knowledge:
     def by_action(self, number: int) -> Entry | None:
         return next((e for e in self.entries if e.action == number), None)
 
-    @property
+    @functools.cached_property
     def action_count(self) -> int:
         return max((e.action or 0 for e in self.entries), default=0)
 

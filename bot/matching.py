@@ -267,10 +267,10 @@ class Matcher:
             return []
         by_rarity = sorted(content, key=lambda t: len(postings[t.known_as or ""]))
         cap = self.thresholds.seed_cap
-        seeds = [t for t in by_rarity if len(postings[t.known_as or ""]) <= cap] or by_rarity[:2]
+        seeds = [t for t in by_rarity if len(postings[t.known_as or ""]) <= cap] or by_rarity[:1]
         gained: dict[int, float] = {}
         for t in seeds:
-            for k in postings[t.known_as or ""]:
+            for k in postings[t.known_as or ""][: 4 * cap]:  # bounded work for generic words
                 gained[k] = gained.get(k, 0.0) + t.weight * t.similarity
         extra = [t for t in known if t not in seeds]
         best: dict[int, tuple[float, int]] = {}

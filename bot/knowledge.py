@@ -22,6 +22,9 @@ URL_PATTERN = re.compile(r"^https?://[^\s<>]+$")
 KNOWN_FIELDS = frozenset(
     {"id", "question", "alternates", "answer", "passage", "sources", "tags", "related", "action"}
 )
+# PyYAML's safe loader, in C when libyaml is there: the file is parsed once, its node tree
+# both gives line numbers and is constructed with the safe constructor only.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 TOP_LEVEL_FIELDS = frozenset({"version", "title", "synonyms", "entries"})
 SUPPORTED_VERSION = 1
 
@@ -243,13 +246,14 @@ def read_document(text: str, file: str, limits: Limits = DEFAULT_LIMITS) -> tupl
         raise KnowledgeError(
             [Problem(f"file is {size:,} bytes; the limit is {limits.max_bytes:,}", file)]
         )
+    loader = _SafeLoader(text)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = loader.get_single_node()
         if root is not None and _expanded_size(root, limits.max_nodes) > limits.max_nodes:
             raise KnowledgeError(
                 [Problem("too many nodes once aliases are expanded (an alias bomb?)", file)]
             )
-        data = yaml.safe_load(text)
+        data = loader.construct_document(root) if root is not None else None
     except yaml.YAMLError as exc:
         raise KnowledgeError([_yaml_problem(exc, file)]) from None
     except RecursionError:
@@ -258,6 +262,8 @@ def read_document(text: str, file: str, limits: Limits = DEFAULT_LIMITS) -> tupl
         raise KnowledgeError(
             [Problem(f"not valid YAML: a value cannot be read ({exc})", file)]
         ) from None
+    finally:
+        loader.dispose()
     return data, _Lines(root)
 
 

@@ -71,12 +71,18 @@ class AnswerButton(
             await interaction.response.send_message(GONE_TEXT, ephemeral=True)
             return
         bot.record_answer(entry, interaction)
-        view = answer_view(entry, interaction.user.id, bot)
         embed = render.answer_embed(entry)
-        is_suggestion = interaction.message is not None and _is_suggestion_message(
-            interaction.message
+        message = interaction.message
+        in_place = (
+            message is not None
+            and _is_suggestion_message(message)
+            and interaction.user.id == self.asker
         )
-        if is_suggestion and interaction.user.id == self.asker:
+        # Replacing an unprompted "did you mean" keeps its Dismiss button.
+        view = answer_view(
+            entry, interaction.user.id, bot, dismissable=in_place and _has_dismiss(message)
+        )
+        if in_place:
             await interaction.response.edit_message(
                 content=None, embed=embed, view=view, allowed_mentions=NO_PINGS
             )
@@ -206,6 +212,15 @@ DYNAMIC_ITEMS = (AnswerButton, SourceButton, VoteButton, DismissButton)
 
 def _is_suggestion_message(message: discord.Message) -> bool:
     return any(e.title == render.UNSURE_TITLE for e in message.embeds)
+
+
+def _has_dismiss(message: discord.Message | None) -> bool:
+    rows = message.components if message is not None else []
+    return any(
+        str(getattr(child, "custom_id", "")).startswith("eln:d:")
+        for row in rows
+        for child in getattr(row, "children", ())
+    )
 
 
 def answer_view(

@@ -139,3 +139,30 @@ async def test_dismiss_by_someone_else_is_refused(qa: QA) -> None:
     assert "Only the person who asked" in callback["data"]["content"]
     assert int(message["id"]) in qa.standin.messages
     assert qa.standin.requests_to("DELETE /webhooks/{webhook_id}/{webhook_token}/*") == []
+
+
+async def test_picking_an_unprompted_suggestion_keeps_dismiss(qa: QA) -> None:
+    world = qa.standin.world
+    question = find_question(
+        qa.service,
+        lambda loose, strict: strict.status is Status.UNSURE and len(strict.suggestions) >= 1,
+        "unsure under the answer-channel threshold",
+    )
+    match = qa.service.match(question, strict=True)
+    reply = await qa.ask(question, channel=qa.answer_channel, mention=False)
+    assert reply.json["embeds"][0]["title"] == render.UNSURE_TITLE
+    assert f"eln:d:{world.bob.id}" in custom_ids(reply.json)
+    first = match.suggestions[0]
+    click = await qa.standin.dispatch_component(
+        _sent(qa, reply), f"eln:a:{first.id}:{world.bob.id}", user=world.bob
+    )
+    callback = (await click.callback()).json
+    assert callback["type"] == 7
+    assert_answer(
+        callback["data"],
+        first,
+        world.bob.id,
+        knowledge=qa.knowledge,
+        dismiss=True,
+        confidence=False,
+    )

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import random
 import signal
 import statistics
@@ -41,6 +40,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import discord  # noqa: E402
+from machine import describe  # noqa: E402
 
 from tests.e2e.standin import (  # noqa: E402
     FakeChannel,
@@ -126,18 +126,7 @@ class Result:
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"discord.py {discord.__version__}, {platform.system()} {platform.machine()}"
-    )
+    return describe(f"discord.py {discord.__version__}")
 
 
 def kind_of(body: dict[str, Any]) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import statistics
 import string
@@ -27,26 +26,22 @@ from rapidfuzz import process
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from machine import describe  # noqa: E402
+
 from bot.evaluation import load_labelled  # noqa: E402
 from bot.knowledge import Entry, Knowledge, Source, load  # noqa: E402
 from bot.matching import Matcher, Status  # noqa: E402
 
 DEV_SET = REPO / "tests" / "data" / "dev_set.yaml"
+EVAL_SETS = (
+    ("dev set (tuned on)", DEV_SET),
+    ("held-out set", REPO / "tests" / "data" / "holdout_set.yaml"),
+    ("final set (written last, never tuned on)", REPO / "benchmarks" / "final_set.yaml"),
+)
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{cpu}, {os.cpu_count()} cores (pinned to 1), Python {platform.python_version()}, "
-        f"{platform.system()} {platform.machine()}"
-    )
+    return describe("pinned to 1 core")
 
 
 def pin_one_core() -> None:
@@ -82,8 +77,9 @@ def synthetic(knowledge: Knowledge, phrasings: int, seed: int = 7) -> Knowledge:
     per_entry = 10
     entries = []
     for i in range(phrasings // per_entry):
-        texts = [" ".join(rng.choices(words, weights, k=rng.randint(3, 9))) for _ in range(
-            per_entry)]
+        texts = [
+            " ".join(rng.choices(words, weights, k=rng.randint(3, 9))) for _ in range(per_entry)
+        ]
         entries.append(
             Entry(f"syn-{i}", texts[0], tuple(texts[1:]), "answer", (Source("s", "https://x"),))
         )
@@ -129,8 +125,13 @@ def main() -> int:
         rows.append((label, "matcher", build, statistics.median(ours), p99(ours)))
         rows.append((label, "naive extractOne", naive_build, statistics.median(naive), p99(naive)))
 
-    measure(f"shipped ({sum(len(e.phrasings) for e in knowledge.entries):,} phrasings)",
-            knowledge, queries, args.rounds, len(queries))
+    measure(
+        f"shipped ({sum(len(e.phrasings) for e in knowledge.entries):,} phrasings)",
+        knowledge,
+        queries,
+        args.rounds,
+        len(queries),
+    )
     size = 20_000 if args.quick else 100_000
     big = synthetic(knowledge, size)
     rng = random.Random(11)
@@ -149,22 +150,24 @@ def main() -> int:
         m = matcher.match(q)
         return m.entry.id if m.status is Status.ANSWER else None
 
-    acc = [
-        ("matcher", *accuracy(ours, labelled)),
-        ("naive extractOne", *accuracy(lambda q: naive_answer(q, 0), labelled)),
-        ("naive extractOne, cutoff 80", *accuracy(lambda q: naive_answer(q, 80), labelled)),
+    methods: list[tuple[str, Callable[[str], str | None]]] = [
+        ("matcher", ours),
+        ("naive extractOne", lambda q: naive_answer(q, 0)),
+        ("naive extractOne, cutoff 80", lambda q: naive_answer(q, 80)),
     ]
-    print(f"Machine: {machine()}")
-    print(f"Dev set: {len(labelled.in_scope)} in-scope, {len(labelled.out_of_scope)} "
-          "out-of-scope questions\n")
+    sets = [(name, load_labelled(path)) for name, path in EVAL_SETS if path.exists()]
+    print(f"Machine: {machine()}\n")
     print("| knowledge | method | index build (ms) | median / query (ms) | p99 / query (ms) |")
     print("|---|---|---:|---:|---:|")
     for label, method, build, med, tail in rows:
         print(f"| {label} | {method} | {build:,.1f} | {med:.3f} | {tail:.3f} |")
-    print("\n| method | in-scope top-1 accuracy | out-of-scope declined |")
-    print("|---|---:|---:|")
-    for method, ins, outs in acc:
-        print(f"| {method} | {ins:.1%} | {outs:.1%} |")
+    print("\n| question set | method | in-scope top-1 accuracy | out-of-scope declined |")
+    print("|---|---|---:|---:|")
+    for set_name, questions in sets:
+        size = f"{set_name} ({len(questions.in_scope)} + {len(questions.out_of_scope)})"
+        for method, answer in methods:
+            ins, outs = accuracy(answer, questions)
+            print(f"| {size} | {method} | {ins:.1%} | {outs:.1%} |")
     return 0
 
 

@@ -33,7 +33,7 @@ MAX_QUESTION_CHARS = 2_000  # matching work stays bounded whatever is pasted in
 class Thresholds:
     """Calibrated on tests/data/dev_set.yaml, checked on the held-out set."""
 
-    answer: float = 50.0
+    answer: float = 45.0
     suggest: float = 30.0
     margin: float = 4.0  # top two closer than this are too close to call...
     sure: float = 75.0  # ...unless the top one is at least this confident
@@ -41,6 +41,7 @@ class Thresholds:
     fuzzy_cutoff: float = 80.0  # similarity for reading an unknown word as a known one
     blend: float = 0.5  # weight of the best single phrasing vs the entry's whole vocabulary
     beta: float = 1.0  # how much more question coverage counts than phrasing coverage
+    gamma: float = 0.5  # the entry's whole vocabulary counts as much as its best phrasing fits
     english: float = 0.5  # how much everyday English words count less, known or not
     seed_cap: int = 1_000  # words on more phrasings than this only score, never seed
 
@@ -156,8 +157,9 @@ class Matcher:
 
     def _token_weight(self, token: str, surface: str, ratio: float) -> float:
         """Rare in this knowledge *and* in English means informative."""
-        if self._norm.is_stopword(token) or surface in STOPWORDS:
-            return STOP_WEIGHT
+        if self._norm.is_stopword(token) or surface in STOPWORDS or len(token) == 1:
+            return STOP_WEIGHT  # a lone digit or letter says little ("2+2"); positions are
+            # read by item_number, years and counts have more digits
         english = self.thresholds.english
         return math.log(1 + ratio) * ((1 - english) + english * rarity(surface))
 
@@ -273,7 +275,7 @@ class Matcher:
             for k in postings[t.known_as or ""][: 4 * cap]:  # bounded work for generic words
                 gained[k] = gained.get(k, 0.0) + t.weight * t.similarity
         extra = [t for t in known if t not in seeds]
-        best: dict[int, tuple[float, int]] = {}
+        best: dict[int, tuple[float, int, float]] = {}
         beta2 = self.thresholds.beta**2
         for k, g in gained.items():
             if k == exclude:
@@ -283,12 +285,13 @@ class Matcher:
             recall = g / total
             precision = min(g / p.mass, 1.0) if p.mass else 0.0
             f = (1 + beta2) * recall * precision / (beta2 * precision + recall)
-            if f > best.get(p.entry, (-1.0, -1))[0]:
-                best[p.entry] = (f, k)
+            if f > best.get(p.entry, (-1.0, -1, 0.0))[0]:
+                best[p.entry] = (f, k, precision)
         blend = self.thresholds.blend
         ranked = []
-        for i, (f, k) in best.items():
+        for i, (f, k, precision) in best.items():
             coverage = self._coverage(i, known, total, exclude)
+            coverage *= precision**self.thresholds.gamma
             score = round(100 * (blend * f + (1 - blend) * coverage), 1)
             ranked.append(Candidate(self.knowledge.entries[i], score, self._phrasings[k].text))
         ranked.sort(key=lambda c: (-c.score, c.entry.id))

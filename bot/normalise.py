@@ -143,7 +143,7 @@ _ORDINAL_THEN_NOUN = re.compile(
     rf"(?:{_ITEM_NOUNS}|one)\b"
 )
 # "number 4 on the list", "#4"
-_BARE_NUMBER = re.compile(r"(?:^|\s)(?:#\s*|number\s+|no\s+)(\d{1,2})\b")
+_BARE_NUMBER = re.compile(rf"(?:^|\s)(?:#\s*|number\s+|no\s+)({_NUMBER_WORD})\b(?!\s+of\b)")
 
 
 def clean(text: str) -> str:

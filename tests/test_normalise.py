@@ -44,6 +44,8 @@ def test_synonyms_fold_to_one_token_and_typos_survive_stemming() -> None:
         ("tell me the last urgent action", 7),
         ("what was the final recommendation", 7),
         ("point six", 6),
+        ("number four?", 4),
+        ("number of signatories", None),
         ("what's the first of the urgent actions about", 1),
         ("the last of the seven recommendations", 7),
         ("action no. 3", 3),

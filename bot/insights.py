@@ -1,7 +1,8 @@
 """What users ask and how answers land: declined questions, answers given, helpful votes.
 
 Everything is append-only JSONL in ``data_dir``, written under a cross-process lock with the
-same durable helpers as ``bot.store`` (append + fsync; atomic replace when compacting):
+durable helpers the knowledge store uses too, from ``bot.store.files`` (append + fsync;
+atomic replace when compacting):
 
 ``questions.jsonl``  ``{"at", "kind": "answer", "entry", "where"}`` or
                      ``{"at", "kind": "unanswered", "question", "where", "closest", "score"}``
@@ -23,7 +24,6 @@ rather than stopping the bot. Callers on the answering path should log and carry
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 from collections import Counter
@@ -38,7 +38,16 @@ from rapidfuzz import fuzz, process
 
 from bot.errors import NotFoundError
 from bot.knowledge import fold
-from bot.store import append_line, hold, read_jsonl, remove_stale_temps, repair_tail, write_atomic
+from bot.store.files import (
+    append_line,
+    hold,
+    json_line,
+    read_jsonl,
+    remove_stale_temps,
+    repair_tail,
+    utc_stamp,
+    write_atomic,
+)
 
 log = logging.getLogger(__name__)
 
@@ -339,8 +348,7 @@ def _latest_votes(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _line(record: dict[str, Any]) -> bytes:
-    clean = {k: v for k, v in record.items() if k != "_at"}
-    return (json.dumps(clean, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    return json_line({k: v for k, v in record.items() if k != "_at"})
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -351,9 +359,7 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 
 def _stamp(at: datetime | None) -> str:
-    moment = _aware(at) or datetime.now(UTC)
-    text = moment.astimezone(UTC).isoformat(timespec="milliseconds")
-    return text.replace("+00:00", "Z")
+    return utc_stamp(_aware(at) or datetime.now(UTC))
 
 
 def _parse_time(value: Any) -> datetime | None:

@@ -37,6 +37,8 @@ from bot.views import DYNAMIC_ITEMS
 log = logging.getLogger(__name__)
 ViewT = TypeVar("ViewT", bound=discord.ui.View)
 HEARTBEAT_EVERY = 10.0
+# Unknown interaction (token past its 3 s), Unknown Webhook (follow-up token past 15 min).
+EXPIRED_INTERACTION = frozenset({10062, 10015})
 
 
 class NotModerator(app_commands.CheckFailure):
@@ -64,6 +66,16 @@ class QATree(app_commands.CommandTree):
             text = "This command only works in a server."
         elif isinstance(original, BotError | KnowledgeError):
             text = str(original)
+        elif isinstance(original, discord.NotFound) and original.code in EXPIRED_INTERACTION:
+            # Answered too late (Discord allows 3 s, follow-ups 15 min): nothing to reply to.
+            log.warning(
+                "interaction for /%s expired before it was answered in guild %s channel %s: %s",
+                interaction.command.qualified_name if interaction.command else "?",
+                interaction.guild_id,
+                interaction.channel_id,
+                original.text,
+            )
+            return
         else:
             log.error(
                 "command failed in guild %s channel %s",

@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.errors import StoreError
 from bot.knowledge import Knowledge, KnowledgeError, Problem
@@ -18,6 +19,7 @@ from bot.matching import DEFAULT_THRESHOLDS, Match, Matcher, Thresholds
 from bot.store import KnowledgeStore
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -67,24 +69,32 @@ class KnowledgeService:
     def reload(self, *, force: bool = False) -> ReloadOutcome:
         """Swap in the knowledge on disk if it changed and validates; never raises for bad files."""
         with self._lock:
-            signature = self.store.signature()
-            current = self._snapshot.signature if self._snapshot else None
-            if not force and signature in (current, self._rejected_signature):
-                return ReloadOutcome(swapped=False)
-            try:
-                fresh = self._build(signature)
-            except KnowledgeError as exc:
-                self._rejected_signature = signature
-                log.error("knowledge reload rejected, still serving the last good version: %s", exc)
-                return ReloadOutcome(swapped=False, problems=tuple(exc.problems))
-            except StoreError as exc:
-                self._rejected_signature = signature
-                log.error("knowledge reload rejected, still serving the last good version: %s", exc)
-                return ReloadOutcome(swapped=False, message=str(exc))
-            self._snapshot = fresh
-            self._rejected_signature = None
-            log.info("knowledge reloaded: %d entries", len(fresh.knowledge.entries))
-            return ReloadOutcome(swapped=True)
+            return self._reload(force=force)
+
+    def change(self, operation: Callable[..., T], *args: Any) -> T:
+        """Run a store change and make it live under one lock, so the file watcher never
+        mistakes a moderator's edit for an outside one (and reports it twice)."""
+        with self._lock:
+            result = operation(*args)
+            self._reload(force=False)
+            return result
+
+    def _reload(self, *, force: bool) -> ReloadOutcome:
+        signature = self.store.signature()
+        current = self._snapshot.signature if self._snapshot else None
+        if not force and signature in (current, self._rejected_signature):
+            return ReloadOutcome(swapped=False)
+        try:
+            fresh = self._build(signature)
+        except (KnowledgeError, StoreError) as exc:
+            self._rejected_signature = signature
+            log.error("knowledge reload rejected, still serving the last good version: %s", exc)
+            problems = tuple(exc.problems) if isinstance(exc, KnowledgeError) else ()
+            return ReloadOutcome(swapped=False, problems=problems, message=str(exc))
+        self._snapshot = fresh
+        self._rejected_signature = None
+        log.info("knowledge reloaded: %d entries", len(fresh.knowledge.entries))
+        return ReloadOutcome(swapped=True)
 
     def _build(self, signature: Any = None) -> Snapshot:
         signature = self.store.signature() if signature is None else signature

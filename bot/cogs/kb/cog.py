@@ -72,14 +72,15 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
     ) -> Change | None:
         """Run a store operation off the loop, make it live, audit it, and say what happened."""
         try:
-            change: Change = await asyncio.to_thread(fn, *args, who(interaction.user))
+            change: Change = await asyncio.to_thread(
+                self.bot.service.change, fn, *args, who(interaction.user)
+            )
         except KnowledgeError as exc:
             await self.say(interaction, describe_errors(exc))
             return None
         except BotError as exc:
             await self.say(interaction, str(exc))
             return None
-        await asyncio.to_thread(self.bot.service.reload)
         log.info(
             "kb %s by %s: change %d %s", action, interaction.user.id, change.id, change.summary
         )

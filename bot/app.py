@@ -113,6 +113,14 @@ class _QAMixin:
     _background: list[asyncio.Task[None]]
     _gateway_state: str
 
+    def __init__(
+        self, settings: Settings, service: KnowledgeService, insights: Insights, **options: Any
+    ) -> None:
+        self._init_qa(settings, service, insights)
+        super().__init__(  # type: ignore[call-arg] - commands.Bot or AutoShardedBot
+            command_prefix=commands.when_mentioned, help_command=None, tree_cls=QATree, **options
+        )
+
     def _init_qa(self, settings: Settings, service: KnowledgeService, insights: Insights) -> None:
         self.settings = settings
         self.service = service
@@ -300,23 +308,11 @@ class _QAMixin:
 
 
 class QABot(_QAMixin, commands.Bot):
-    def __init__(
-        self, settings: Settings, service: KnowledgeService, insights: Insights, **options: Any
-    ) -> None:
-        self._init_qa(settings, service, insights)
-        super().__init__(
-            command_prefix=commands.when_mentioned, help_command=None, tree_cls=QATree, **options
-        )
+    """The bot on one gateway connection."""
 
 
 class ShardedQABot(_QAMixin, commands.AutoShardedBot):
-    def __init__(
-        self, settings: Settings, service: KnowledgeService, insights: Insights, **options: Any
-    ) -> None:
-        self._init_qa(settings, service, insights)
-        super().__init__(
-            command_prefix=commands.when_mentioned, help_command=None, tree_cls=QATree, **options
-        )
+    """The bot on several shards (``ELN_SHARD_COUNT``), the way Discord scales bots."""
 
     async def on_shard_ready(self, shard_id: int) -> None:
         log.info("shard %d ready", shard_id)

@@ -385,6 +385,8 @@ def run_bot(settings: Settings) -> int:
         handler.addFilter(token_filter)
     if settings.api_base:
         use_api_base(settings.api_base)
+    # The bot never joins voice: don't tell operators that voice libraries are missing.
+    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
     try:
         service, insights = build_services(settings)
     except KnowledgeError as exc:

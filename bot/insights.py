@@ -1,8 +1,8 @@
 """What users ask and how answers land: declined questions, answers given, helpful votes.
 
 Everything is append-only JSONL in ``data_dir``, written under a cross-process lock with the
-durable helpers the knowledge store uses too, from ``bot.store.files`` (append + fsync;
-atomic replace when compacting):
+helpers the knowledge store uses too, from ``bot.store.files`` (append without fsync: these
+are statistics, and a busy server must not wait on the disk; atomic replace when compacting):
 
 ``questions.jsonl``  ``{"at", "kind": "answer", "entry", "where"}`` or
                      ``{"at", "kind": "unanswered", "question", "where", "closest", "score"}``
@@ -146,7 +146,7 @@ class _Group:
 class Insights:
     """Records and summarises questions, answers and feedback, shared by threads and processes.
 
-    Methods are synchronous (fsync, file lock): call them via ``asyncio.to_thread``.
+    Methods are synchronous (file lock, disk I/O): call them via ``asyncio.to_thread``.
     """
 
     def __init__(
@@ -256,7 +256,7 @@ class Insights:
     def _append_locked(self, name: str, record: dict[str, Any]) -> None:
         path = self.data_dir / name
         repair_tail(path)
-        append_line(path, record)
+        append_line(path, record, durable=False)
         if path.stat().st_size > self.max_bytes:
             self._compact(path)
 

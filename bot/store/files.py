@@ -65,18 +65,23 @@ def json_line(record: Mapping[str, Any]) -> bytes:
     return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
-def append_line(path: Path, record: Mapping[str, Any]) -> None:
-    """Append one JSON line and fsync it: once this returns the record survives a crash."""
+def append_line(path: Path, record: Mapping[str, Any], *, durable: bool = True) -> None:
+    """Append one JSON line; ``durable`` fsyncs it, so once this returns it survives a crash.
+
+    Usage statistics pass ``durable=False``: losing the last few to a power cut is fine,
+    and skipping the fsync keeps a busy server's answers from queueing behind the disk.
+    """
     data = memoryview(json_line(record))
     created = not path.exists()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         while data:
             data = data[os.write(fd, data) :]
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
-    if created:
+    if created and durable:
         fsync_dir(path.parent)
 
 

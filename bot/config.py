@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.endpoints import DEFAULT_API_BASE
 from bot.errors import ConfigError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_API_BASE = "https://discord.com"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 

@@ -6,7 +6,9 @@ import discord.http
 import yarl
 from discord.gateway import DiscordWebSocket
 
-DEFAULT_API_BASE = "https://discord.com"
+from bot.config import DEFAULT_API_BASE
+
+__all__ = ["DEFAULT_API_BASE", "use_api_base"]
 
 
 def use_api_base(base: str) -> None:

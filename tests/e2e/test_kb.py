@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from bot.knowledge import parse_text
 
@@ -206,3 +207,36 @@ async def test_stats_show_questions_and_declines(qa: QA) -> None:
     text = " ".join(f["value"] for f in embed["fields"])
     assert "2 asked, 1 answered, 50% declined" in text
     assert "`signatories` — 1" in text
+
+
+async def test_import_validates_then_applies_after_confirmation(qa: QA) -> None:
+    carol = qa.standin.world.carol
+    store = qa.service.store
+    document = yaml.safe_load(store.export_yaml())
+    signatories = next(e for e in document["entries"] if e["id"] == "signatories")
+    signatories["answer"] = "Imported answer: 145 people from 20 countries signed."
+    good = qa.standin.attach("faq.yaml", yaml.safe_dump(document, sort_keys=False).encode())
+
+    inter = await qa.standin.dispatch_command("kb import", {"file": good}, user=carol)
+    prompt = await followup(qa, inter)
+    assert "1 changed" in prompt.json["content"]
+    assert (await answer_to(qa, SIGNED))["description"] != signatories["answer"]  # not yet
+
+    confirm = next(b for b in buttons(prompt.json) if b.get("label") == "Import")
+    message = qa.standin.messages[int(prompt.response["id"])]
+    yes = await qa.standin.dispatch_component(message, confirm["custom_id"], user=carol)
+    assert (await followup(qa, yes)).json["content"].startswith("Done:")
+    assert (await answer_to(qa, SIGNED))["description"] == signatories["answer"]
+
+
+async def test_invalid_import_is_refused_with_the_problem_named(qa: QA) -> None:
+    carol = qa.standin.world.carol
+    broken = qa.standin.attach("broken.yaml", b"entries:\n  - id: x\n    question: q\n")
+    inter = await qa.standin.dispatch_command("kb import", {"file": broken}, user=carol)
+    text = (await followup(qa, inter)).json["content"]
+    assert "`broken.yaml` is not valid" in text and "field 'answer': is missing" in text
+    assert qa.service.store.history() == []
+    audit = await qa.standin.wait_for_request(
+        lambda r: r.method == "POST" and r.params.get("channel_id") == str(qa.audit_channel.id)
+    )
+    assert "invalid file" in audit.json["content"]

@@ -18,7 +18,7 @@ from bot.cogs.kb.forms import Confirm, EntryModal
 from bot.cogs.kb.unanswered import UnansweredView, unanswered_embed
 from bot.errors import BotError
 from bot.insights import UnansweredGroup
-from bot.knowledge import KnowledgeError
+from bot.knowledge import KnowledgeError, Problem
 from bot.store import Change
 
 if TYPE_CHECKING:
@@ -47,12 +47,19 @@ def who(user: discord.abc.User) -> str:
 
 
 def describe_errors(exc: KnowledgeError) -> str:
-    errors = [p for p in exc.problems if p.severity == "error"][:8]
-    lines = "\n".join(
-        f"• {render.clip(p.message if p.entry is None else f'{p.entry}: {p.message}', 300)}"
-        for p in errors
-    )
-    return f"Nothing was changed. The result would not be valid:\n{lines}"
+    errors = [p for p in exc.problems if p.severity == "error"]
+    lines = [f"• {render.clip(_where(p) + p.message, 300)}" for p in errors[:8]]
+    if len(errors) > 8:
+        lines.append(f"• …and {len(errors) - 8} more")
+    return "Nothing was changed. The result would not be valid:\n" + "\n".join(lines)
+
+
+def _where(problem: Problem) -> str:
+    """``line 12, entry 'x', field 'answer': `` — the file path means nothing in Discord."""
+    parts = [f"line {problem.line}"] if problem.line else []
+    parts += [f"entry '{problem.entry}'"] if problem.entry else []
+    parts += [f"field '{problem.field}'"] if problem.field else []
+    return ", ".join(parts) + ": " if parts else ""
 
 
 @app_commands.guild_only()

@@ -29,6 +29,30 @@ ALLOWED_CALLBACKS = {
 }
 # Option types for values given as plain Python objects.
 SUB_COMMAND, SUB_COMMAND_GROUP, STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE = range(1, 9)
+ATTACHMENT = 11
+
+
+@dataclass
+class FakeAttachment:
+    """A file a user attached to a slash command; the stand-in serves its bytes at ``url``."""
+
+    id: int
+    filename: str
+    data: bytes
+    url: str
+    content_type: str = "application/x-yaml"
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "filename": self.filename,
+            "size": len(self.data),
+            "url": self.url,
+            "proxy_url": self.url,
+            "content_type": self.content_type,
+        }
+
+
 NUMBER = 10
 
 
@@ -183,6 +207,9 @@ class Resolved:
     def add_message(self, message: dict[str, Any]) -> None:
         self.data.setdefault("messages", {})[message["id"]] = message
 
+    def add_attachment(self, attachment: FakeAttachment) -> None:
+        self.data.setdefault("attachments", {})[str(attachment.id)] = attachment.payload()
+
 
 def _option_type(value: Any) -> int:
     if isinstance(value, bool):
@@ -197,6 +224,8 @@ def _option_type(value: Any) -> int:
         return CHANNEL
     if isinstance(value, FakeRole):
         return ROLE
+    if isinstance(value, FakeAttachment):
+        return ATTACHMENT
     return STRING
 
 
@@ -209,6 +238,9 @@ def _option_value(value: Any, otype: int, resolved: Resolved) -> Any:
         return str(value.id)
     if isinstance(value, FakeRole):
         resolved.add_role(value)
+        return str(value.id)
+    if isinstance(value, FakeAttachment):
+        resolved.add_attachment(value)
         return str(value.id)
     if otype in (USER, CHANNEL, ROLE, 9, 11):
         return str(value)

@@ -87,6 +87,7 @@ class StandIn(DispatchMixin):
         self.unknown_routes: list[RecordedRequest] = []
         self.faults: list[Fault] = []
         self.messages = MessageStore(self.world)
+        self._attachments: dict[int, ix.FakeAttachment] = {}
         self.interactions: dict[int, ix.FakeInteraction] = {}
         self.commands: dict[str | None, dict[str, dict[str, Any]]] = {}
         self.violations_expected = False
@@ -114,11 +115,26 @@ class StandIn(DispatchMixin):
         for path in ("/", "/gateway", "/gateway/", "/resume", "/resume/"):
             app.router.add_get(path, self.gateway.handle)
         app.router.add_route("*", "/api/v10/{tail:.*}", self._handle_rest)
+        app.router.add_get("/attachments/{attachment_id}/{filename}", self._serve_attachment)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         self.port = self._runner.addresses[0][1]  # port 0: the OS picked a free one
         return self
+
+    def attach(self, filename: str, data: bytes) -> ix.FakeAttachment:
+        """A file for a slash command's attachment option, downloadable from the stand-in
+        (as Discord's CDN serves real ones)."""
+        aid = self.world.ids.next()
+        url = f"{self.base_url}/attachments/{aid}/{filename}"
+        self._attachments[aid] = ix.FakeAttachment(aid, filename, data, url)
+        return self._attachments[aid]
+
+    async def _serve_attachment(self, request: web.Request) -> web.Response:
+        found = self._attachments.get(int(request.match_info["attachment_id"]))
+        if found is None:
+            return web.Response(status=404)
+        return web.Response(body=found.data, content_type="application/octet-stream")
 
     async def stop(self) -> None:
         await self.gateway.close_all()

@@ -284,7 +284,9 @@ class _QAMixin:
         if guild is not None:
             bot.tree.copy_global_to(guild=guild)
         payload = [c.to_dict(bot.tree) for c in bot.tree.get_commands(guild=guild)]
-        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        # Keyed by where the commands went too: a different API base is a different Discord.
+        synced_to = {"api_base": self.settings.api_base, "commands": payload}
+        digest = hashlib.sha256(json.dumps(synced_to, sort_keys=True).encode()).hexdigest()
         marker = (
             self.settings.data_dir
             / f"commands-{bot.application_id}-{guild.id if guild else 'global'}.sha256"

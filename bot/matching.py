@@ -216,9 +216,12 @@ class Matcher:
 
     def _read(self, cleaned: str) -> list[Token]:
         """Each distinct word, with the known word it stands for and its weight."""
+        terms = self._norm.terms(cleaned)
+        if any(word not in self._weight for _, word in terms):  # a typo may hide a synonym
+            terms = self._norm.terms(cleaned, typos=True)
         out: list[Token] = []
         seen: set[str] = set()
-        for surface, word in self._norm.terms(cleaned):
+        for surface, word in terms:
             if word in seen:
                 continue
             seen.add(word)

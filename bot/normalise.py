@@ -13,6 +13,7 @@ from functools import lru_cache
 from types import MappingProxyType
 
 import snowballstemmer
+from rapidfuzz import fuzz, process
 
 # Discord syntax that carries no meaning for matching.
 _DISCORD_MARKUP = re.compile(
@@ -28,6 +29,7 @@ _DISCORD_MARKUP = re.compile(
 _APOSTROPHE = re.compile(r"(?<=\w)['’‘`´](?=\w)")
 _NON_WORD = re.compile(r"[^\w]+")
 _UNDERSCORE_RUN = re.compile(r"_+")
+_HASH_NUMBER = re.compile(r"#\s*(\d{1,2})\b")
 
 # Chat shorthand any English-speaking community uses; domain terms belong in the YAML.
 SLANG: Mapping[str, str] = MappingProxyType(
@@ -69,6 +71,9 @@ SLANG: Mapping[str, str] = MappingProxyType(
         "whats'": "what is",
         "im": "i am",
         "rn": "now",
+        "gimme": "give me",
+        "lemme": "let me",
+        "dunno": "do not know",
         "idk": "i do not know",
         "nukes": "nuclear weapons",
         "nuke": "nuclear weapon",
@@ -85,7 +90,7 @@ STOPWORDS = frozenset(
     tell know want wanna gonna say says said explain mean means meant give show get got
     hey hi hello lol ok okay pls bot thing things stuff like basically actually anyway
     guys folks quick question q one ones bit little kind sort out up again now though
-    let lets""".split()
+    let lets info information details detail""".split()
 )
 
 _ORDINALS = MappingProxyType(
@@ -143,6 +148,7 @@ _ORDINAL_THEN_NOUN = re.compile(
     rf"(?:{_ITEM_NOUNS}|one)\b"
 )
 # "number 4 on the list", "#4"
+_ONLY_NUMBER = re.compile(rf"^(?:number\s+)?({_NUMBER_WORD})$")  # the whole question: "5", "#5"
 _BARE_NUMBER = re.compile(rf"(?:^|\s)(?:#\s*|number\s+|no\s+)({_NUMBER_WORD})\b(?!\s+of\b)")
 
 
@@ -152,6 +158,7 @@ def clean(text: str) -> str:
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
     text = _APOSTROPHE.sub("", text)
+    text = _HASH_NUMBER.sub(r" number \1", text)  # "rec #2", "#5"
     text = _NON_WORD.sub(" ", text)
     text = _UNDERSCORE_RUN.sub(" ", text)
     return " ".join(text.split())
@@ -163,7 +170,7 @@ def item_number(cleaned: str, last: int) -> int | None:
     ``last`` is the number of items, so "the last action" resolves; a count such as
     "the seven actions" is not a position and returns None.
     """
-    for pattern in (_NOUN_THEN_NUMBER, _ORDINAL_THEN_NOUN, _BARE_NUMBER):
+    for pattern in (_NOUN_THEN_NUMBER, _ORDINAL_THEN_NOUN, _BARE_NUMBER, _ONLY_NUMBER):
         match = pattern.search(cleaned)
         if match:
             word = match.group(1)
@@ -235,7 +242,7 @@ def looks_like_question(text: str) -> bool:
 class Normaliser:
     """Folds synonyms and slang and stems words; built once per knowledge version."""
 
-    __slots__ = ("_pattern", "_stem", "_table")
+    __slots__ = ("_pattern", "_phrases", "_stem", "_table")
 
     def __init__(self, synonyms: Mapping[str, tuple[str, ...]]) -> None:
         table: dict[str, str] = {}
@@ -247,6 +254,7 @@ class Normaliser:
                     table.setdefault(key, token)
         phrases = sorted(table, key=len, reverse=True)
         self._table: Mapping[str, str] = MappingProxyType(table)
+        self._phrases = [p for p in table if " " in p]
         self._pattern = (
             re.compile(r"\b(?:" + "|".join(re.escape(p) for p in phrases) + r")\b")
             if phrases
@@ -262,13 +270,16 @@ class Normaliser:
     def tokens_of_clean(self, cleaned: str) -> list[str]:
         return [token for _, token in self.terms(cleaned)]
 
-    def terms(self, cleaned: str) -> list[tuple[str, str]]:
+    def terms(self, cleaned: str, *, typos: bool = False) -> list[tuple[str, str]]:
         """(surface word, token) pairs. A multi-word synonym yields its folded token and
-        its parts, so "nukes" still meets a phrasing that only says "nuclear"."""
+        its parts, so "nukes" still meets a phrasing that only says "nuclear". With
+        ``typos``, a misspelt multi-word synonym ("european leadership netwrok") folds too."""
         words = " ".join(SLANG.get(w, w) for w in cleaned.split())
         if self._pattern is not None:
             table = self._table
             words = self._pattern.sub(lambda m: table[m.group(0)], words)
+        if typos and self._phrases:
+            words = self._fold_misspelt(words.split())
         stem = self._stem
         out: list[tuple[str, str]] = []
         for word in words.split():
@@ -278,6 +289,26 @@ class Normaliser:
             else:
                 out.append((word, stem(word)))
         return out
+
+    def _fold_misspelt(self, words: list[str]) -> str:
+        """Replace the longest run of 2-4 words close to a multi-word synonym (ratio >= 90)."""
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            for n in (4, 3, 2):
+                window = words[i : i + n]
+                if len(window) < n or any("_" in w for w in window):
+                    continue
+                phrase = " ".join(window)
+                hit = process.extractOne(phrase, self._phrases, scorer=fuzz.ratio, score_cutoff=90)
+                if hit is not None and len(phrase) >= 8:
+                    out.append(self._table[hit[0]])
+                    i += n
+                    break
+            else:
+                out.append(words[i])
+                i += 1
+        return " ".join(out)
 
     @staticmethod
     def is_stopword(token: str) -> bool:

@@ -31,6 +31,14 @@ def test_synonyms_fold_to_one_token_and_typos_survive_stemming() -> None:
     assert norm.tokens("new-start extension") == ["new_start", "new", "start", "extens"]
     assert norm.tokens("missile defence plans") == ["bmd", "plan"]
     assert norm.tokens("nukes") == ["nuclear", "weapon"]
+
+
+def test_a_misspelt_multiword_synonym_folds_only_when_asked() -> None:
+    norm = Normaliser({"eln": ("european leadership network",)})
+    assert norm.terms("european leadrship network", typos=False)[0] == ("european", "european")
+    folded = norm.terms("european leadrship network info", typos=True)
+    assert [token for _, token in folded] == ["eln", "info"]
+    assert norm.terms("gimme the recs")[:2] == [("give", "give"), ("me", "me")]
     assert norm.tokens("how many ppl signed") == ["how", "mani", "peopl", "sign"]
 
 
@@ -45,6 +53,9 @@ def test_synonyms_fold_to_one_token_and_typos_survive_stemming() -> None:
         ("what was the final recommendation", 7),
         ("point six", 6),
         ("number four?", 4),
+        ("#5", 5),
+        ("5", 5),
+        ("rec #2 pls", 2),
         ("number of signatories", None),
         ("what's the first of the urgent actions about", 1),
         ("the last of the seven recommendations", 7),

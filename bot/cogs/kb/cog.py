@@ -4,6 +4,7 @@ code path as ``eln-bot kb``, is on disk before it is acknowledged, and is live a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ from discord.ext import commands
 from bot import render
 from bot.cogs.kb.forms import Confirm, EntryModal
 from bot.cogs.kb.unanswered import UnansweredView, unanswered_embed
-from bot.errors import BotError
+from bot.errors import BotError, NotFoundError
 from bot.insights import UnansweredGroup
 from bot.knowledge import KnowledgeError, Problem
 from bot.store import Change
@@ -75,9 +76,17 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
     # --- shared plumbing ------------------------------------------------------------------
 
     async def apply(
-        self, interaction: discord.Interaction[Any], action: str, fn: Any, *args: Any
+        self,
+        interaction: discord.Interaction[Any],
+        action: str,
+        fn: Any,
+        *args: Any,
+        resolves: UnansweredGroup | None = None,
     ) -> Change | None:
-        """Run a store operation off the loop, make it live, audit it, and say what happened."""
+        """Run a store operation off the loop, make it live, audit it, and say what happened.
+
+        ``resolves``: an unanswered group the change answers, marked handled before "Done".
+        """
         try:
             change: Change = await asyncio.to_thread(
                 self.bot.service.change, fn, *args, who(interaction.user)
@@ -88,6 +97,9 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
         except BotError as exc:
             await self.say(interaction, str(exc))
             return None
+        if resolves is not None:
+            with contextlib.suppress(NotFoundError):  # another moderator got there first
+                await asyncio.to_thread(self.bot.insights.resolve, resolves.key)
         log.info(
             "kb %s by %s: change %d %s", action, interaction.user.id, change.id, change.summary
         )
@@ -298,18 +310,19 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
         self, interaction: discord.Interaction[Any], group: UnansweredGroup, entry_id: str
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        change = await self.apply(
-            interaction, "alias", self.bot.service.store.alias, entry_id, group.example
+        await self.apply(
+            interaction,
+            "alias",
+            self.bot.service.store.alias,
+            entry_id,
+            group.example,
+            resolves=group,
         )
-        if change is not None:
-            await asyncio.to_thread(self.bot.insights.resolve, group.key)
 
     async def _add_for(self, interaction: discord.Interaction[Any], group: UnansweredGroup) -> None:
         async def submit(inter: discord.Interaction[Any], fields: dict[str, Any]) -> None:
             await inter.response.defer(ephemeral=True, thinking=True)
-            change = await self.apply(inter, "add", self.bot.service.store.add, fields)
-            if change is not None:
-                await asyncio.to_thread(self.bot.insights.resolve, group.key)
+            await self.apply(inter, "add", self.bot.service.store.add, fields, resolves=group)
 
         await interaction.response.send_modal(EntryModal(submit, question=group.example))
 

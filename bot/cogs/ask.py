@@ -110,7 +110,8 @@ class AskCog(commands.Cog, name="Ask"):
         unprompted = not direct and self._in_answer_channel(message)
         if not (direct or unprompted):
             return
-        text = _strip_mentions(message.content, me.id)
+        own_roles = tuple(r.id for r in message.role_mentions if r.tags and r.tags.bot_id == me.id)
+        text = _strip_mentions(message.content, me.id, own_roles)
         if unprompted and not looks_like_question(text):
             return
         reply = self._message_reply(message, text, unprompted=unprompted)
@@ -122,8 +123,9 @@ class AskCog(commands.Cog, name="Ask"):
     ) -> Reply | None:
         if not text.strip():
             return Reply(embed=render.help_embed(bool(self.bot.settings.answer_channels)))
-        if self.rate_limited(message.author.id, message.channel.id):
-            return None if unprompted else self._slow_down_once(message.author.id)
+        wait = self.rate_limited(message.author.id, message.channel.id)
+        if wait:
+            return None if unprompted else self._slow_down_once(message.author.id, wait)
         if self.too_long(text):
             if unprompted and self.quiet.hit(("long", message.author.id, message.channel.id)):
                 return None
@@ -137,11 +139,10 @@ class AskCog(commands.Cog, name="Ask"):
             return None
         return self.reply_for(match, message.author.id, unprompted=unprompted, source=message)
 
-    def _slow_down_once(self, user_id: int) -> Reply | None:
+    def _slow_down_once(self, user_id: int, wait: float) -> Reply | None:
         if self.quiet.hit(("slow", user_id)):
             return None
-        seconds = round(self.bot.settings.user_rate.per)
-        return Reply(content=render.SLOW_DOWN_TEXT.format(seconds=seconds))
+        return Reply(content=render.SLOW_DOWN_TEXT.format(seconds=max(1, math.ceil(wait))))
 
     def _in_answer_channel(self, message: discord.Message) -> bool:
         channels = self.bot.settings.answer_channels
@@ -257,14 +258,20 @@ class AskCog(commands.Cog, name="Ask"):
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
-_MENTION = re.compile(r"<@!?(\d{5,25})>")
+_MENTION = re.compile(r"<@[!&]?(\d{5,25})>")
 
 
 def _mentions(message: discord.Message, me: int) -> bool:
-    return any(u.id == me for u in message.mentions) or any(
-        int(m) == me for m in _MENTION.findall(message.content)
+    """The bot itself, or its own managed role (people often pick that by mistake)."""
+    return (
+        any(u.id == me for u in message.mentions)
+        or any(int(m) == me for m in _MENTION.findall(message.content))
+        or any(r.tags is not None and r.tags.bot_id == me for r in message.role_mentions)
     )
 
 
-def _strip_mentions(text: str, me: int) -> str:
-    return _MENTION.sub(lambda m: "" if int(m.group(1)) == me else m.group(0), text).strip()
+def _strip_mentions(text: str, me: int, roles: tuple[int, ...] = ()) -> str:
+    def drop(m: re.Match[str]) -> str:
+        return "" if int(m.group(1)) in (me, *roles) else m.group(0)
+
+    return _MENTION.sub(drop, text).strip()

@@ -140,3 +140,17 @@ async def test_user_over_the_rate_limit_is_told_once(qa: QA) -> None:
     data = callback.json["data"]
     assert int(data["flags"]) & EPHEMERAL and "Please wait" in data["content"]
     assert not data.get("embeds")
+
+
+async def test_mentioning_the_bots_own_role_counts_as_asking_it(qa: QA) -> None:
+    bot_role = next(r for r in qa.standin.guild.roles if r.bot_id == qa.standin.bot_user.id)
+    question = await qa.standin.dispatch_message(
+        qa.standin.channel,
+        f"<@&{bot_role.id}> {SIGNED}",
+        mentions=[],
+        mention_roles=[str(bot_role.id)],
+    )
+    reply = await qa.reply_to(question)
+    (embed,) = reply.json["embeds"]
+    assert embed["title"] == qa.knowledge.get("signatories").question
+    assert reply.json["allowed_mentions"]["parse"] == []

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import weakref
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -22,12 +21,10 @@ PAGE = 25  # a select menu holds 25 options
 class TopicView(discord.ui.View):
     """A tag menu, then a question menu for the chosen tag; private to whoever opened it."""
 
-    open_views: ClassVar[weakref.WeakSet[TopicView]] = weakref.WeakSet()
-
     def __init__(self, bot: QABot, tag: str | None = None, page: int = 0) -> None:
         super().__init__(timeout=300)
         self.bot = bot
-        TopicView.open_views.add(self)
+        bot.track(self)  # close() stops its timer
         knowledge = bot.service.snapshot.knowledge
         self.add_item(TagSelect(knowledge, tag))
         if tag is not None:
@@ -110,12 +107,6 @@ class PageButton(discord.ui.Button[TopicView]):
 class BrowseCog(commands.Cog, name="Browse"):
     def __init__(self, bot: QABot) -> None:
         self.bot = bot
-
-    async def cog_unload(self) -> None:
-        """Stop open topic menus (bot.close() unloads cogs): their timers must not outlive it."""
-        for view in list(TopicView.open_views):
-            if view.bot is self.bot:
-                view.stop()
 
     @app_commands.command(name="topics", description="Browse the questions I can answer, by topic")
     @app_commands.describe(topic="Jump straight to a topic")

@@ -28,7 +28,22 @@ def _bot(interaction: discord.Interaction[Any]) -> QABot:
     return interaction.client  # type: ignore[return-value]
 
 
+class _Rebuilt:
+    """discord.py rebuilds a clicked button from its custom_id; each class says how."""
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Button[Any],
+        match: re.Match[str],
+        /,
+    ) -> Any:
+        return cls.from_match(match, item)  # type: ignore[attr-defined]
+
+
 class AnswerButton(
+    _Rebuilt,
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=r"eln:a:(?P<entry>[a-z0-9-]{1,64}):(?P<asker>\d{1,20})",
 ):
@@ -53,13 +68,7 @@ class AnswerButton(
         return cls(entry.id, entry.question, asker, primary=primary, row=row)
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Button[Any],
-        match: re.Match[str],
-        /,
-    ) -> AnswerButton:
+    def from_match(cls, match: re.Match[str], item: discord.ui.Button[Any]) -> AnswerButton:
         return cls(
             match["entry"], item.label or match["entry"], int(match["asker"]), row=item.row or 0
         )
@@ -93,7 +102,9 @@ class AnswerButton(
 
 
 class SourceButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"eln:s:(?P<entry>[a-z0-9-]{1,64})"
+    _Rebuilt,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"eln:s:(?P<entry>[a-z0-9-]{1,64})",
 ):
     """Quote the passage of the source document an answer rests on."""
 
@@ -110,13 +121,7 @@ class SourceButton(
         )
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Button[Any],
-        match: re.Match[str],
-        /,
-    ) -> SourceButton:
+    def from_match(cls, match: re.Match[str], item: discord.ui.Button[Any]) -> SourceButton:
         return cls(match["entry"], row=item.row or 1)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
@@ -130,6 +135,7 @@ class SourceButton(
 
 
 class VoteButton(
+    _Rebuilt,
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=r"eln:v:(?P<entry>[a-z0-9-]{1,64}):(?P<vote>[01])",
 ):
@@ -148,13 +154,7 @@ class VoteButton(
         )
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Button[Any],
-        match: re.Match[str],
-        /,
-    ) -> VoteButton:
+    def from_match(cls, match: re.Match[str], item: discord.ui.Button[Any]) -> VoteButton:
         return cls(match["entry"], match["vote"] == "1", row=item.row or 1)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
@@ -168,7 +168,7 @@ class VoteButton(
 
 
 class DismissButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"eln:d:(?P<asker>\d{1,20})"
+    _Rebuilt, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"eln:d:(?P<asker>\d{1,20})"
 ):
     """Lets the asker (or anyone who can manage messages) remove an unprompted reply."""
 
@@ -184,13 +184,7 @@ class DismissButton(
         )
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Button[Any],
-        match: re.Match[str],
-        /,
-    ) -> DismissButton:
+    def from_match(cls, match: re.Match[str], item: discord.ui.Button[Any]) -> DismissButton:
         return cls(int(match["asker"]), row=item.row or 1)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:

@@ -98,11 +98,11 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class Confusion:
-    """A phrasing that, left out of its entry, is answered by another entry."""
+    """A phrasing that, left out of its entry, is answered confidently by another entry."""
 
     entry_id: str
     phrasing: str
-    landed_on: str | None  # None: the matcher declined it
+    landed_on: str
     score: float
 
 
@@ -181,9 +181,8 @@ class Matcher:
         for k, p in enumerate(self._phrasings):
             result = self._match(p.text, strict=False, exclude=k)
             own = self.knowledge.entries[p.entry].id
-            landed = result.entry.id if result.entry else None
-            if landed != own and landed is not None:
-                found.append(Confusion(own, p.text, landed, result.score))
+            if result.entry is not None and result.entry.id != own:
+                found.append(Confusion(own, p.text, result.entry.id, result.score))
         return found
 
     # --- scoring -----------------------------------------------------------------------
@@ -216,12 +215,9 @@ class Matcher:
 
     def _read(self, cleaned: str) -> list[Token]:
         """Each distinct word, with the known word it stands for and its weight."""
-        terms = self._norm.terms(cleaned)
-        if any(word not in self._weight for _, word in terms):  # a typo may hide a synonym
-            terms = self._norm.terms(cleaned, typos=True)
         out: list[Token] = []
         seen: set[str] = set()
-        for surface, word in terms:
+        for surface, word in self._norm.terms(cleaned, known=self._weight):
             if word in seen:
                 continue
             seen.add(word)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from functools import lru_cache
 from types import MappingProxyType
 
@@ -267,19 +267,21 @@ class Normaliser:
         """Content-bearing tokens of ``text`` in order (duplicates kept)."""
         return [token for _, token in self.terms(clean(text))]
 
-    def tokens_of_clean(self, cleaned: str) -> list[str]:
-        return [token for _, token in self.terms(cleaned)]
-
-    def terms(self, cleaned: str, *, typos: bool = False) -> list[tuple[str, str]]:
+    def terms(self, cleaned: str, *, known: Container[str] | None = None) -> list[tuple[str, str]]:
         """(surface word, token) pairs. A multi-word synonym yields its folded token and
-        its parts, so "nukes" still meets a phrasing that only says "nuclear". With
-        ``typos``, a misspelt multi-word synonym ("european leadership netwrok") folds too."""
+        its parts, so "nukes" still meets a phrasing that only says "nuclear". Given the
+        ``known`` tokens, a question with an unknown word is read again with misspelt
+        multi-word synonyms folded ("european leadership netwrok")."""
         words = " ".join(SLANG.get(w, w) for w in cleaned.split())
         if self._pattern is not None:
             table = self._table
             words = self._pattern.sub(lambda m: table[m.group(0)], words)
-        if typos and self._phrases:
-            words = self._fold_misspelt(words.split())
+        out = self._split(words)
+        if known is not None and self._phrases and any(t not in known for _, t in out):
+            out = self._split(self._fold_misspelt(words.split()))
+        return out
+
+    def _split(self, words: str) -> list[tuple[str, str]]:
         stem = self._stem
         out: list[tuple[str, str]] = []
         for word in words.split():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bot.knowledge import parse_document
@@ -90,9 +92,9 @@ def test_a_query_never_reprocesses_the_phrasings(matcher: Matcher, monkeypatch) 
     calls: list[str] = []
     original = Normaliser.terms
 
-    def counting(self: Normaliser, cleaned: str) -> list[tuple[str, str]]:
+    def counting(self: Normaliser, cleaned: str, **options: Any) -> list[tuple[str, str]]:
         calls.append(cleaned)
-        return original(self, cleaned)
+        return original(self, cleaned, **options)
 
     monkeypatch.setattr(Normaliser, "terms", counting)
     matcher.match("how many signed")

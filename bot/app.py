@@ -52,9 +52,7 @@ class QATree(app_commands.CommandTree):
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
     ) -> None:
         original = getattr(error, "original", error)
-        if isinstance(error, app_commands.CommandOnCooldown):
-            text = render.SLOW_DOWN_TEXT.format(seconds=max(1, round(error.retry_after)))
-        elif isinstance(error, NotModerator | app_commands.MissingPermissions):
+        if isinstance(error, NotModerator | app_commands.MissingPermissions):
             log.warning(
                 "denied /%s to user %s in guild %s: not a moderator",
                 interaction.command.qualified_name if interaction.command else "?",
@@ -116,12 +114,6 @@ class _QAMixin:
     def __init__(
         self, settings: Settings, service: KnowledgeService, insights: Insights, **options: Any
     ) -> None:
-        self._init_qa(settings, service, insights)
-        super().__init__(  # type: ignore[call-arg] - commands.Bot or AutoShardedBot
-            command_prefix=commands.when_mentioned, help_command=None, tree_cls=QATree, **options
-        )
-
-    def _init_qa(self, settings: Settings, service: KnowledgeService, insights: Insights) -> None:
         self.settings = settings
         self.service = service
         self.insights = insights
@@ -131,6 +123,9 @@ class _QAMixin:
         self._pending: set[asyncio.Task[None]] = set()
         self._menus: weakref.WeakSet[discord.ui.View] = weakref.WeakSet()
         self._gateway_state = "starting"
+        super().__init__(  # type: ignore[call-arg] - commands.Bot or AutoShardedBot
+            command_prefix=commands.when_mentioned, help_command=None, tree_cls=QATree, **options
+        )
 
     async def setup_hook(self) -> None:
         from bot.cogs import COGS  # noqa: PLC0415 - cogs import the bot class
@@ -385,8 +380,7 @@ def run_bot(settings: Settings) -> int:
     token_filter = _TokenFilter(settings.token)
     for handler in logging.getLogger().handlers:
         handler.addFilter(token_filter)
-    if settings.api_base:
-        use_api_base(settings.api_base)
+    use_api_base(settings.api_base)
     # The bot never joins voice: don't tell operators that voice libraries are missing.
     discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
     try:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot import __version__
+from bot import __version__, kb_cli
 from bot.config import Settings
 from bot.errors import BotError
 from bot.evaluation import evaluate, format_report, load_labelled
@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     health.add_argument("--max-age", type=float, default=120.0, help="seconds (default 120)")
     health.set_defaults(handler=_health)
 
-    _register_kb(sub)
+    kb_cli.register(sub)
     return parser
 
 
@@ -265,17 +265,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:
-    from bot import kb_cli  # noqa: PLC0415
-
     return kb_cli.export_to(settings, args.output)
-
-
-def _register_kb(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    try:
-        from bot import kb_cli  # noqa: PLC0415
-    except ImportError:  # pragma: no cover - during development only
-        return
-    kb_cli.register(sub)
 
 
 def _health(args: argparse.Namespace, settings: Settings) -> int:

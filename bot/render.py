@@ -7,6 +7,7 @@ button labels 80; select option labels 100; autocomplete choice names 100.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import discord
@@ -37,6 +38,11 @@ DECLINE_TEXT = (
 UNSURE_TITLE = "Did you mean…"
 TOO_LONG_TEXT = "That question is over {limit} characters. Could you ask it more briefly?"
 SLOW_DOWN_TEXT = "You're asking quickly! Please wait {seconds} s and try again."
+
+
+def slow_down(wait: float) -> str:
+    """Never "wait 0 s", never less than the limiter needs."""
+    return SLOW_DOWN_TEXT.format(seconds=max(1, math.ceil(wait)))
 
 
 def clip(text: str, limit: int) -> str:

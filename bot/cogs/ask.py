@@ -4,7 +4,6 @@ the "Ask the bot" message menu. Thin: the decisions are the matcher's."""
 from __future__ import annotations
 
 import logging
-import math
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -90,8 +89,10 @@ class AskCog(commands.Cog, name="Ask"):
         self.bot.record_answer(entry, source)
         return Reply(embed=render.answer_embed(entry), view=answer_view(entry, asker, self.bot))
 
-    def too_long(self, text: str) -> bool:
-        return len(text) > self.bot.settings.max_question
+    def too_long(self, text: str) -> str | None:
+        """The polite refusal for an over-long question (it is never matched), else None."""
+        limit = self.bot.settings.max_question
+        return render.TOO_LONG_TEXT.format(limit=limit) if len(text) > limit else None
 
     def rate_limited(self, user_id: int, channel_id: int | None) -> float:
         wait = self.bot.user_limit.hit(user_id)
@@ -126,10 +127,10 @@ class AskCog(commands.Cog, name="Ask"):
         wait = self.rate_limited(message.author.id, message.channel.id)
         if wait:
             return None if unprompted else self._slow_down_once(message.author.id, wait)
-        if self.too_long(text):
+        if refusal := self.too_long(text):
             if unprompted and self.quiet.hit(("long", message.author.id, message.channel.id)):
                 return None
-            return Reply(content=render.TOO_LONG_TEXT.format(limit=self.bot.settings.max_question))
+            return Reply(content=refusal)
         match = self.bot.service.match(text, strict=unprompted)
         if (
             unprompted
@@ -142,7 +143,7 @@ class AskCog(commands.Cog, name="Ask"):
     def _slow_down_once(self, user_id: int, wait: float) -> Reply | None:
         if self.quiet.hit(("slow", user_id)):
             return None
-        return Reply(content=render.SLOW_DOWN_TEXT.format(seconds=max(1, math.ceil(wait))))
+        return Reply(content=render.slow_down(wait))
 
     def _in_answer_channel(self, message: discord.Message) -> bool:
         channels = self.bot.settings.answer_channels
@@ -184,14 +185,13 @@ class AskCog(commands.Cog, name="Ask"):
     ) -> None:
         wait = self.rate_limited(interaction.user.id, None)
         if wait:
-            seconds = max(1, math.ceil(wait))  # never "wait 0 s", never less than needed
-            await self._private(interaction, render.SLOW_DOWN_TEXT.format(seconds=seconds))
+            await self._private(interaction, render.slow_down(wait))
             return
         entry = self.bot.service.snapshot.knowledge.get(question.strip())
         if entry is not None:  # a suggestion picked from autocomplete carries the entry id
             reply = self.entry_reply(entry, interaction.user.id, interaction)
-        elif self.too_long(question):
-            reply = Reply(content=render.TOO_LONG_TEXT.format(limit=self.bot.settings.max_question))
+        elif refusal := self.too_long(question):
+            reply = Reply(content=refusal)
             private = True
         else:
             match = self.bot.service.match(question)
@@ -243,10 +243,8 @@ class AskCog(commands.Cog, name="Ask"):
         if not text.strip():
             await self._private(interaction, "That message has no text I can answer.")
             return
-        if self.too_long(text):
-            await self._private(
-                interaction, render.TOO_LONG_TEXT.format(limit=self.bot.settings.max_question)
-            )
+        if refusal := self.too_long(text):
+            await self._private(interaction, refusal)
             return
         match = self.bot.service.match(text)
         reply = self.reply_for(match, interaction.user.id, source=interaction)

@@ -103,10 +103,16 @@ class Knowledge:
     synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     title: str = ""
     version: int = SUPPORTED_VERSION
-    by_id: Mapping[str, Entry] = field(init=False, repr=False)
+    by_id: Mapping[str, Entry] = field(init=False, repr=False, compare=False)
+    by_tag: Mapping[str, tuple[Entry, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_id", {e.id: e for e in self.entries})
+        tagged: dict[str, list[Entry]] = {}
+        for entry in self.entries:
+            for tag in entry.tags:
+                tagged.setdefault(tag, []).append(entry)
+        object.__setattr__(self, "by_tag", {t: tuple(es) for t, es in tagged.items()})
 
     def get(self, entry_id: str) -> Entry | None:
         return self.by_id.get(entry_id)
@@ -120,8 +126,8 @@ class Knowledge:
 
     @property
     def tags(self) -> tuple[str, ...]:
-        seen = dict.fromkeys(t for e in self.entries for t in e.tags)
-        return tuple(seen)
+        """Every tag, in the order the file first uses it."""
+        return tuple(self.by_tag)
 
     def to_document(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"version": self.version}

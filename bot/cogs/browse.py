@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -18,6 +19,11 @@ if TYPE_CHECKING:
 PAGE = 25  # a select menu holds 25 options
 
 
+def page_of(entries: Sequence[Entry], page: int) -> list[Entry]:
+    """One select menu's worth of entries."""
+    return list(entries[page * PAGE : (page + 1) * PAGE])
+
+
 class TopicView(discord.ui.View):
     """A tag menu, then a question menu for the chosen tag; private to whoever opened it."""
 
@@ -28,10 +34,10 @@ class TopicView(discord.ui.View):
         knowledge = bot.service.snapshot.knowledge
         self.add_item(TagSelect(knowledge, tag))
         if tag is not None:
-            entries = [e for e in knowledge.entries if tag in e.tags]
+            entries = knowledge.by_tag.get(tag, ())
             pages = max(1, -(-len(entries) // PAGE))
             page = min(page, pages - 1)
-            chunk = entries[page * PAGE : (page + 1) * PAGE]
+            chunk = page_of(entries, page)
             if chunk:
                 self.add_item(QuestionSelect(chunk))
             if pages > 1:
@@ -41,7 +47,7 @@ class TopicView(discord.ui.View):
 
 class TagSelect(discord.ui.Select[TopicView]):
     def __init__(self, knowledge: Knowledge, current: str | None) -> None:
-        counts = {t: sum(t in e.tags for e in knowledge.entries) for t in knowledge.tags}
+        counts = {t: len(entries) for t, entries in knowledge.by_tag.items()}
         options = [
             discord.SelectOption(
                 label=render.clip(t, render.OPTION_MAX),
@@ -56,9 +62,9 @@ class TagSelect(discord.ui.Select[TopicView]):
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         assert self.view is not None
         tag = self.values[0]
-        entries = [e for e in self.view.bot.service.snapshot.knowledge.entries if tag in e.tags]
+        entries = self.view.bot.service.snapshot.knowledge.by_tag.get(tag, ())
         await interaction.response.edit_message(
-            embed=render.topic_embed(tag, entries[:PAGE]), view=TopicView(self.view.bot, tag)
+            embed=render.topic_embed(tag, page_of(entries, 0)), view=TopicView(self.view.bot, tag)
         )
 
 
@@ -97,8 +103,8 @@ class PageButton(discord.ui.Button[TopicView]):
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         assert self.view is not None
         bot = self.view.bot
-        entries = [e for e in bot.service.snapshot.knowledge.entries if self.tag in e.tags]
-        chunk = entries[self.page * PAGE : (self.page + 1) * PAGE]
+        entries = bot.service.snapshot.knowledge.by_tag.get(self.tag, ())
+        chunk = page_of(entries, self.page)
         await interaction.response.edit_message(
             embed=render.topic_embed(self.tag, chunk), view=TopicView(bot, self.tag, self.page)
         )
@@ -116,8 +122,7 @@ class BrowseCog(commands.Cog, name="Browse"):
             topic = None
         if topic is None:
             lines = [
-                f"• **{t}** — {sum(t in e.tags for e in knowledge.entries)} question(s)"
-                for t in knowledge.tags
+                f"• **{t}** — {len(entries)} question(s)" for t, entries in knowledge.by_tag.items()
             ]
             embed = discord.Embed(
                 title="Topics",
@@ -125,9 +130,7 @@ class BrowseCog(commands.Cog, name="Browse"):
                 description=render.clip("\n".join(lines), render.DESCRIPTION_MAX),
             )
         else:
-            embed = render.topic_embed(
-                topic, [e for e in knowledge.entries if topic in e.tags][:PAGE]
-            )
+            embed = render.topic_embed(topic, page_of(knowledge.by_tag[topic], 0))
         await interaction.response.send_message(
             embed=embed, view=TopicView(self.bot, topic), ephemeral=True
         )

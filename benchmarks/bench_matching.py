@@ -28,9 +28,9 @@ sys.path.insert(0, str(REPO))
 
 from machine import describe  # noqa: E402
 
-from bot.evaluation import load_labelled  # noqa: E402
-from bot.knowledge import Entry, Knowledge, Source, load  # noqa: E402
-from bot.matching import Matcher, Status  # noqa: E402
+from bot.core.evaluation import load_labelled  # noqa: E402
+from bot.core.knowledge import Entry, Knowledge, Source, load  # noqa: E402
+from bot.core.matching import Matcher, Status  # noqa: E402
 
 DEV_SET = REPO / "tests" / "data" / "dev_set.yaml"
 EVAL_SETS = (

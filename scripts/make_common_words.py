@@ -1,4 +1,4 @@
-"""Regenerate bot/data/common_words.txt from the wordfreq package (run by hand, not at runtime).
+"""Regenerate bot/core/data/common_words.txt from the wordfreq package (by hand, never at run time).
 
     pip install wordfreq==3.1.1 && python scripts/make_common_words.py
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from wordfreq import top_n_list, zipf_frequency
 
-OUT = Path(__file__).resolve().parent.parent / "bot" / "data" / "common_words.txt"
+OUT = Path(__file__).resolve().parent.parent / "bot" / "core" / "data" / "common_words.txt"
 HEADER = """\
 # English word frequencies (Zipf scale: 7 = "the", 3 = about once per 10 million words).
 # Extracted from wordfreq 3.1.1 (https://github.com/rspeer/wordfreq) by

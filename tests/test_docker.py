@@ -410,9 +410,9 @@ def test_dockerignore_keeps_the_context_small_and_secret_free(
     for path in (
         "pyproject.toml",
         "README.md",
-        "bot/cli.py",
-        "bot/cogs/__init__.py",
-        "bot/data/common_words.txt",
+        "bot/cli/main.py",
+        "bot/discord/cogs/__init__.py",
+        "bot/core/data/common_words.txt",
         "knowledge/faq.yaml",
     ):
         assert not ignored(ignore_rules, path), f"{path} is needed by the build"

@@ -33,8 +33,7 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from bot import render
-from bot.knowledge import (
+from bot.core.knowledge import (
     KNOWN_FIELDS,
     Knowledge,
     KnowledgeError,
@@ -43,9 +42,10 @@ from bot.knowledge import (
     parse_document,
     parse_text,
 )
-from bot.matching import Match, Matcher, Status
-from bot.normalise import Normaliser, clean, item_number, looks_like_question
-from bot.store import KnowledgeStore
+from bot.core.matching import Match, Matcher, Status
+from bot.core.normalise import Normaliser, clean, item_number, looks_like_question
+from bot.discord import render
+from bot.storage import KnowledgeStore
 from tests.conftest import SHIPPED_KNOWLEDGE, TINY_DOC
 
 EXAMPLES: Counter[str] = Counter()
@@ -692,8 +692,8 @@ def assert_pings_nobody(payload: dict[str, Any]) -> None:
 
 
 def test_the_bot_defaults_to_no_mentions() -> None:
-    from bot.app import create_bot  # noqa: PLC0415 - loads discord.py's client
     from bot.config import Settings  # noqa: PLC0415
+    from bot.discord.bot import create_bot  # noqa: PLC0415 - loads discord.py's client
 
     bot = create_bot(Settings(), service=None, insights=None)  # type: ignore[arg-type]
     assert bot.allowed_mentions is not None

@@ -223,7 +223,7 @@ def test_unreadable_token_file_names_the_path_not_the_contents(tmp_path: Path) -
 def test_log_filter_hides_the_token_in_messages_and_arguments(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from bot.app import _TokenFilter  # noqa: PLC0415
+    from bot.discord.bot import _TokenFilter  # noqa: PLC0415
 
     caplog.handler.addFilter(_TokenFilter(FAKE_TOKEN))
     log = logging.getLogger("tests.secrets")

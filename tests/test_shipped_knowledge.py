@@ -15,8 +15,8 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from bot.knowledge import Entry, Knowledge, load
-from bot.matching import Matcher
+from bot.core.knowledge import Entry, Knowledge, load
+from bot.core.matching import Matcher
 from tests.conftest import REPO_ROOT, SHARED_DIR, SHIPPED_KNOWLEDGE
 
 SCHEMA = SHIPPED_KNOWLEDGE.parent / "schema.json"

@@ -26,16 +26,16 @@ import discord
 import pytest
 import yaml
 
-from bot.endpoints import DEFAULT_API_BASE, use_api_base
+from bot.discord.endpoints import DEFAULT_API_BASE, use_api_base
 
 from .standin import FakeChannel, FakeMember, FakeUser, RecordedRequest, StandIn
 
 if TYPE_CHECKING:  # the bot is imported lazily: the stand-in's own tests must not need it
-    from bot.app import QABot, ShardedQABot
     from bot.config import Settings
-    from bot.insights import Insights
-    from bot.matching import Thresholds
-    from bot.service import KnowledgeService
+    from bot.core.matching import Thresholds
+    from bot.core.service import KnowledgeService
+    from bot.discord.bot import QABot, ShardedQABot
+    from bot.storage.usage import Insights
 
 # Short enough that heartbeats and ACKs happen inside a test, long enough not to spam.
 TEST_HEARTBEAT_MS = 500
@@ -280,8 +280,8 @@ async def run_qa_bot(
     ready_timeout: float = 10.0,
 ) -> AsyncIterator[QA]:
     """Build services and the bot as ``run_bot`` does, and run it against the stand-in."""
-    from bot.app import build_services, create_bot  # noqa: PLC0415
-    from bot.service import KnowledgeService  # noqa: PLC0415
+    from bot.core.service import KnowledgeService  # noqa: PLC0415
+    from bot.discord.bot import build_services, create_bot  # noqa: PLC0415
 
     use_api_base(settings.api_base)
     service, insights = build_services(settings)

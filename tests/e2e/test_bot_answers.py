@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot import render
 from bot.config import Rate
-from bot.matching import Status
-from bot.normalise import looks_like_question
+from bot.core.matching import Status
+from bot.core.normalise import looks_like_question
+from bot.discord import render
 
 from .conftest import EPHEMERAL, QA, assert_answer, custom_ids, find_question
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from bot import render
-from bot.insights import EntryVotes
-from bot.matching import Status
+from bot.core.matching import Status
+from bot.discord import render
+from bot.storage.usage import EntryVotes
 
 from .conftest import EPHEMERAL, QA, assert_answer, custom_ids, find_question
 from .standin import FakeMember

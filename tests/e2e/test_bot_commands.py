@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot import render
 from bot.config import Rate
+from bot.discord import render
 
 from .conftest import EPHEMERAL, QA, assert_answer, buttons
 

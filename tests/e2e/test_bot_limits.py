@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.knowledge import DEFAULT_LIMITS as LIMITS
-from bot.matching import Thresholds
+from bot.core.knowledge import DEFAULT_LIMITS as LIMITS
+from bot.core.matching import Thresholds
 
 from .conftest import EPHEMERAL, QA, buttons, custom_ids
 

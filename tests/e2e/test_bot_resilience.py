@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import ShardedQABot
+from bot.discord.bot import ShardedQABot
 
 from .conftest import MESSAGES, QA, qa_settings, run_qa_bot
 from .standin import StandIn

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from bot.health import check_heartbeat
-from bot.store import KnowledgeStore
+from bot.storage import KnowledgeStore
 
 from .conftest import QA, audit_channel, qa_settings, run_qa_bot
 from .standin import FakeMember, FakeUser, RecordedRequest, StandIn
@@ -335,7 +335,11 @@ async def test_interaction_answered_after_the_deadline_is_a_warning(
 
     def warned() -> logging.LogRecord | None:
         return next(
-            (r for r in caplog.records if r.name == "bot.app" and "expired" in r.getMessage()),
+            (
+                r
+                for r in caplog.records
+                if r.name == "bot.discord.bot" and "expired" in r.getMessage()
+            ),
             None,
         )
 
@@ -398,7 +402,7 @@ async def test_no_moderator_edit_is_lost_under_faults(qa: QA) -> None:
 async def test_refused_message_content_intent_exits_with_code_3(
     standin: StandIn, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from bot.app import _serve, build_services, create_bot, intents_for  # noqa: PLC0415
+    from bot.discord.bot import _serve, build_services, create_bot, intents_for  # noqa: PLC0415
 
     standin.privileged_intents = 0  # Message Content Intent off in the Developer Portal
     settings = qa_settings(standin, tmp_path / "data")
@@ -418,7 +422,7 @@ async def test_refused_message_content_intent_exits_with_code_3(
     assert identify.d["intents"] & INTENT_MESSAGE_CONTENT
     assert standin.gateway.sessions == []  # closed with 4014 instead of READY
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert [r.name for r in errors] == ["bot.app"]
+    assert [r.name for r in errors] == ["bot.discord.bot"]
     assert "Message Content Intent" in errors[0].getMessage()
 
     # The remedy the log line names: without answer channels the bot asks for no privileged

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.knowledge import parse_text
+from bot.core.knowledge import parse_text
 
 from .conftest import EPHEMERAL, QA, audit_channel, buttons, qa_settings, run_qa_bot
 from .standin import RecordedRequest, StandIn
@@ -71,7 +71,7 @@ SUBCOMMANDS: list[tuple[str, dict[str, Any]]] = [
 async def test_members_cannot_run_kb_commands_and_the_denial_is_logged(
     qa: QA, caplog: pytest.LogCaptureFixture, name: str, options: dict[str, Any]
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.app")
+    caplog.set_level(logging.WARNING, logger="bot.discord.bot")
     inter = await qa.standin.dispatch_command(name, options, user=qa.standin.world.bob)
     callback = await inter.callback()
     assert callback.json["type"] == 4

@@ -1,0 +1,387 @@
+"""``eln-bot kb ...``: the operators' command line over the knowledge store and insights.
+
+It calls the same ``KnowledgeStore`` methods as the moderator slash commands, so a change
+made here is validated, logged and undoable exactly like one made in Discord, and is safe to
+run while the bot is up (the store serialises writers across processes).
+
+Exit status: 0 once the change is on disk (or the report is printed); 1 when the store
+refuses the change (invalid result, unknown id, nothing to undo...); 2 when the input itself
+is unusable (unreadable or malformed file, missing options, bad settings). Errors are one
+line per problem on stderr, never a traceback.
+
+Text from moderators and users is printed with control and invisible characters escaped, so
+a question containing terminal escape codes or right-to-left overrides cannot disguise
+itself on an operator's terminal. ``export`` writes YAML, which escapes them itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot.core.knowledge import KnowledgeError, iter_errors, read_document
+from bot.errors import BotError, ConfigError
+from bot.storage import Change, KnowledgeStore, write_atomic
+from bot.storage.usage import Insights
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+CLEARABLE = ("passage", "tags", "related", "action")
+Handler = Callable[[argparse.Namespace], int]
+
+
+class UsageError(Exception):
+    """Input the command cannot use (exit 2); one message per problem."""
+
+    def __init__(self, *messages: str) -> None:
+        super().__init__(messages[0] if messages else "bad input")
+        self.messages = messages
+
+
+# --- argument parsing ---------------------------------------------------------------------
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``kb`` command and its sub-commands to the main CLI."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--by", help="who makes the change (default: $USER, else 'cli')")
+    common.add_argument("--data-dir", type=Path, help="data directory (default: ELN_DATA_DIR)")
+    common.add_argument("--knowledge", type=Path, help="shipped knowledge file (ELN_KNOWLEDGE)")
+    kb = subparsers.add_parser(
+        "kb",
+        help="view and change the knowledge (moderator edits)",
+        description="Moderator edits, kept in the data directory on top of the shipped file.",
+    )
+    commands = kb.add_subparsers(dest="kb_command", metavar="COMMAND", required=True)
+
+    def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        parser = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
+        parser.set_defaults(func=functools.partial(_run, handler))
+        return parser
+
+    _entry_options(command("add", _add, "add an entry from a YAML file and/or options"), add=True)
+    edit = command("edit", _edit, "change fields of an entry")
+    edit.add_argument("id", help="entry id")
+    _entry_options(edit, add=False)
+    alias = command("alias", _alias, "add a phrasing to an entry")
+    alias.add_argument("id", help="entry id")
+    alias.add_argument("phrase", help="the new phrasing (quote it)")
+    command("remove", _remove, "remove an entry (undo brings it back)").add_argument("id")
+    history = command("history", _history, "list recent changes, newest first")
+    history.add_argument("id", nargs="?", help="only changes to this entry")
+    history.add_argument("--limit", type=_positive, default=20)
+    undo = command("undo", _undo, "undo the latest change still in effect, or the one given")
+    undo.add_argument("change", nargs="?", type=_positive, help="change id (see history)")
+    export = command("export", _export, "print the merged knowledge as YAML")
+    export.add_argument("--output", type=Path, help="write to this file instead of stdout")
+    imp = command("import", _import, "replace the knowledge with a YAML file (shows the plan)")
+    imp.add_argument("file", type=Path, help="a knowledge file ('-' for stdin)")
+    imp.add_argument("--yes", action="store_true", help="apply the plan")
+    unanswered = command("unanswered", _unanswered, "questions the bot could not answer")
+    unanswered.add_argument("--limit", type=_positive, default=10)
+    unanswered.add_argument("--days", type=_positive, help="only the last N days")
+    resolve = command("resolve", _resolve, "mark a group of unanswered questions handled")
+    resolve.add_argument("key", help="group key (see unanswered)")
+    stats = command("stats", _stats, "answer statistics and feedback")
+    stats.add_argument("--days", type=_positive, help="only the last N days")
+    stats.add_argument("--top", type=_positive, default=5)
+
+
+def _entry_options(parser: argparse.ArgumentParser, *, add: bool) -> None:
+    fields_help = "YAML file with the entry" if add else "YAML file with the fields to change"
+    parser.add_argument("--file", type=Path, help=f"{fields_help} ('-' for stdin)")
+    if add:
+        parser.add_argument("--id", dest="entry_id", help="entry id, e.g. new-start")
+        parser.add_argument("--alternate", action="append", help="a phrasing (repeatable)")
+    else:
+        parser.add_argument("--alternates-file", type=Path, help="all phrasings: one a line")
+        parser.add_argument("--clear", action="append", choices=CLEARABLE, help="drop a field")
+    parser.add_argument("--question")
+    parser.add_argument("--answer")
+    parser.add_argument("--passage", help="quoted passage from the source")
+    parser.add_argument("--source-title", action="append", help="repeatable; pairs with urls")
+    parser.add_argument("--source-url", action="append", help="repeatable; pairs with titles")
+    parser.add_argument("--tag", action="append", help="repeatable")
+    parser.add_argument("--related", action="append", help="related entry id (repeatable)")
+    parser.add_argument("--action", type=_positive, help="urgent action number")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+# --- running -----------------------------------------------------------------------------
+
+
+def export_to(settings: Settings, output: Path | None) -> int:
+    """``eln-bot export``: the merged knowledge as YAML, to ``output`` or stdout."""
+    return _guarded(
+        lambda: _write_export(KnowledgeStore(settings.knowledge_path, settings.data_dir), output)
+    )
+
+
+def _run(handler: Handler, args: argparse.Namespace) -> int:
+    return _guarded(lambda: handler(args))
+
+
+def _guarded(call: Callable[[], int]) -> int:
+    """Run one command, turning every expected failure into lines on stderr and a status."""
+    try:
+        return call()
+    except UsageError as exc:
+        return _fail(exc.messages, 2)
+    except KnowledgeError as exc:
+        problems = list(iter_errors(exc.problems)) or exc.problems
+        return _fail([str(p) for p in problems], 1)
+    except ConfigError as exc:
+        return _fail([str(exc)], 2)
+    except BotError as exc:
+        return _fail([str(exc)], 1)
+    except OSError as exc:
+        return _fail([f"{exc.filename or 'file'}: {exc.strerror or exc}"], 1)
+
+
+def _fail(messages: Iterable[str], status: int) -> int:
+    for message in messages:
+        print(f"error: {_safe(message)}", file=sys.stderr)
+    return status
+
+
+def _store(args: argparse.Namespace) -> KnowledgeStore:
+    knowledge, data_dir = _paths(args)
+    return KnowledgeStore(knowledge, data_dir)
+
+
+def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    if args.knowledge is not None and args.data_dir is not None:
+        return args.knowledge, args.data_dir
+    # Imported here: bot.config pulls in discord.py, slow and unneeded when paths are given.
+    from bot.config import Settings  # noqa: PLC0415
+
+    settings = Settings.from_env()
+    return args.knowledge or settings.knowledge_path, args.data_dir or settings.data_dir
+
+
+def _by(args: argparse.Namespace) -> str:
+    return args.by or os.environ.get("USER") or "cli"
+
+
+def _saved(change: Change) -> int:
+    print(f"change #{change.id} saved: {_safe(change.summary)}")
+    return 0
+
+
+def _safe(text: str) -> str:
+    """Escape control and invisible characters so printed text cannot fool a terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
+# --- store commands ----------------------------------------------------------------------
+
+
+def _add(args: argparse.Namespace) -> int:
+    entry = _mapping_file(args.file) if args.file else {}
+    entry.update(_option_fields(args))
+    if args.entry_id is not None:
+        entry["id"] = args.entry_id
+    if args.alternate:
+        entry["alternates"] = args.alternate
+    if not entry:
+        raise UsageError("give --file ENTRY.yaml or --id, --question, --answer, ...")
+    return _saved(_store(args).add(entry, _by(args)))
+
+
+def _edit(args: argparse.Namespace) -> int:
+    fields = _mapping_file(args.file) if args.file else {}
+    fields.update(_option_fields(args))
+    if args.alternates_file:
+        fields["alternates"] = _lines_file(args.alternates_file)
+    fields.update(dict.fromkeys(args.clear or ()))
+    if not fields:
+        raise UsageError("nothing to change: give a field option such as --answer")
+    return _saved(_store(args).edit(args.id, fields, _by(args)))
+
+
+def _alias(args: argparse.Namespace) -> int:
+    return _saved(_store(args).alias(args.id, args.phrase, _by(args)))
+
+
+def _remove(args: argparse.Namespace) -> int:
+    return _saved(_store(args).remove(args.id, _by(args)))
+
+
+def _undo(args: argparse.Namespace) -> int:
+    return _saved(_store(args).undo(_by(args), args.change))
+
+
+def _history(args: argparse.Namespace) -> int:
+    changes = _store(args).history(args.id, args.limit)
+    if not changes:
+        print(f"No changes to '{_safe(args.id)}'." if args.id else "No changes yet.")
+    for change in changes:
+        print(f"#{change.id}  {change.at}  {_safe(change.by)}  {_safe(change.summary)}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    return _write_export(_store(args), args.output)
+
+
+def _write_export(store: KnowledgeStore, output: Path | None) -> int:
+    text = store.export_yaml()
+    if output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        write_atomic(output, text.encode("utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{output}: cannot write the file ({exc.strerror})") from None
+    print(f"wrote {output}", file=sys.stderr)
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    store = _store(args)
+    name = "<stdin>" if str(args.file) == "-" else str(args.file)
+    plan = store.plan_import(_read_text(args.file), name)
+    for warning in plan.warnings:
+        print(_safe(str(warning)), file=sys.stderr)
+    if plan.empty:
+        print("Nothing to import: the file matches the current knowledge.")
+        return 0
+    print(f"import {name}: {plan.summary()}")
+    for mark, ids in (("+", plan.added), ("~", plan.changed), ("-", plan.removed)):
+        for eid in ids:
+            print(f"  {mark} {eid}")
+    if not args.yes:
+        print("Nothing written; run again with --yes to apply.")
+        return 0
+    return _saved(store.apply_import(plan, _by(args)))
+
+
+def _option_fields(args: argparse.Namespace) -> dict[str, Any]:
+    fields = {
+        key: value
+        for key in ("question", "answer", "passage", "action")
+        if (value := getattr(args, key)) is not None
+    }
+    if args.tag:
+        fields["tags"] = args.tag
+    if args.related:
+        fields["related"] = args.related
+    titles, urls = args.source_title or [], args.source_url or []
+    if len(titles) != len(urls):
+        raise UsageError("give one --source-url for each --source-title")
+    if titles:
+        fields["sources"] = [{"title": t, "url": u} for t, u in zip(titles, urls, strict=True)]
+    return fields
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
+        return raw.decode("utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+
+
+def _mapping_file(path: Path) -> dict[str, Any]:
+    """A YAML file holding one mapping (an entry, or the fields to change)."""
+    try:
+        data, _ = read_document(_read_text(path), str(path))
+    except KnowledgeError as exc:
+        raise UsageError(*(str(p) for p in exc.problems)) from None
+    if not isinstance(data, dict):
+        kind = "nothing" if data is None else type(data).__name__
+        raise UsageError(f"{path}: expected a mapping of fields (id, question, ...), found {kind}")
+    return data
+
+
+def _lines_file(path: Path) -> list[str]:
+    """Phrasings, one a line (blank lines skipped), or a YAML list in a .yaml/.yml file."""
+    text = _read_text(path)
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        return [line.strip() for line in text.splitlines() if line.strip()]
+    try:
+        data, _ = read_document(text, str(path))
+    except KnowledgeError as exc:
+        raise UsageError(*(str(p) for p in exc.problems)) from None
+    if not isinstance(data, list) or not all(isinstance(p, str) for p in data):
+        raise UsageError(f"{path}: expected a YAML list of phrasings")
+    return data
+
+
+# --- insights commands -------------------------------------------------------------------
+
+
+def _insights(args: argparse.Namespace) -> Insights:
+    _, data_dir = _paths(args)
+    return Insights(data_dir)
+
+
+def _since(days: int | None) -> datetime | None:
+    return None if days is None else datetime.now(UTC) - timedelta(days=days)
+
+
+def _unanswered(args: argparse.Namespace) -> int:
+    groups = _insights(args).unanswered(args.limit, _since(args.days))
+    if not groups:
+        print("No unanswered questions.")
+    for group in groups:
+        closest = f"  closest: {', '.join(group.closest)}" if group.closest else ""
+        print(
+            f"{group.count:>4}x  [{group.key}]  {_safe(group.example)}"
+            f"  (last {group.last_seen:%Y-%m-%d}){closest}"
+        )
+    return 0
+
+
+def _resolve(args: argparse.Namespace) -> int:
+    group = _insights(args).resolve(args.key)
+    print(f"resolved [{group.key}]: {group.count} question(s) like {_safe(group.example)!r}")
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    stats = _insights(args).stats(_since(args.days), top=args.top)
+    period = f"last {args.days} day(s)" if args.days else "all time"
+    print(f"{period}: {stats.questions} question(s), {stats.answered} answered, ", end="")
+    print(f"{stats.declined} declined ({stats.decline_rate:.0%})")
+    print("most asked:" if stats.most_asked else "most asked: none")
+    for entry, count in stats.most_asked:
+        print(f"  {count:>4}  {_safe(entry)}")
+    print("least helpful:" if stats.least_helpful else "least helpful: none")
+    for votes in stats.least_helpful:
+        print(f"  {votes.unhelpful:>4} of {votes.total} unhelpful  {_safe(votes.entry)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bot.cli.kb kb ...``: the kb commands without the rest of the CLI."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="eln-bot", description=__doc__.splitlines()[0])
+    register(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,5 +1,0 @@
-"""Moderator commands (/kb): editing, undo, import/export, unanswered questions, stats."""
-
-from bot.cogs.kb.cog import KBCog
-
-__all__ = ["KBCog"]

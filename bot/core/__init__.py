@@ -1,0 +1,1 @@
+"""The answering core: knowledge, reading, matching, evaluation. Pure Python, no Discord."""

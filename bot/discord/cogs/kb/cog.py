@@ -1,0 +1,363 @@
+"""/kb: moderators keep the answers current. Every change goes through KnowledgeStore, the same
+code path as ``eln-bot kb``, is on disk before it is acknowledged, and is live at once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.core.knowledge import KnowledgeError, Problem
+from bot.discord import render
+from bot.discord.cogs.kb.forms import Confirm, EntryModal
+from bot.discord.cogs.kb.unanswered import UnansweredView, unanswered_embed
+from bot.errors import BotError, NotFoundError
+from bot.storage import Change
+from bot.storage.usage import UnansweredGroup
+
+if TYPE_CHECKING:
+    from bot.discord.bot import QABot
+
+log = logging.getLogger(__name__)
+NO_PINGS = discord.AllowedMentions.none()
+IMPORT_MAX_BYTES = 2 * 1024 * 1024
+
+
+def is_moderator(interaction: discord.Interaction[Any]) -> bool:
+    """The configured moderator role (id or name), else the Manage Server permission."""
+    from bot.discord.bot import NotModerator  # noqa: PLC0415 - avoids an import cycle
+
+    role = interaction.client.settings.moderator_role  # type: ignore[attr-defined]
+    roles = getattr(interaction.user, "roles", [])
+    if role and any(str(r.id) == role or r.name == role for r in roles):
+        return True
+    if interaction.permissions.manage_guild:
+        return True
+    raise NotModerator("not a moderator")
+
+
+def who(user: discord.abc.User) -> str:
+    return f"{user.name} ({user.id})"
+
+
+def describe_errors(exc: KnowledgeError) -> str:
+    errors = [p for p in exc.problems if p.severity == "error"]
+    lines = [f"• {render.clip(_where(p) + p.message, 300)}" for p in errors[:8]]
+    if len(errors) > 8:
+        lines.append(f"• …and {len(errors) - 8} more")
+    return "Nothing was changed. The result would not be valid:\n" + "\n".join(lines)
+
+
+def _where(problem: Problem) -> str:
+    """``line 12, entry 'x', field 'answer': `` — the file path means nothing in Discord."""
+    parts = [f"line {problem.line}"] if problem.line else []
+    parts += [f"entry '{problem.entry}'"] if problem.entry else []
+    parts += [f"field '{problem.field}'"] if problem.field else []
+    return ", ".join(parts) + ": " if parts else ""
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: edit answers"):
+    def __init__(self, bot: QABot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        return is_moderator(interaction)
+
+    # --- shared plumbing ------------------------------------------------------------------
+
+    async def apply(
+        self,
+        interaction: discord.Interaction[Any],
+        action: str,
+        fn: Any,
+        *args: Any,
+        resolves: UnansweredGroup | None = None,
+    ) -> Change | None:
+        """Run a store operation off the loop, make it live, audit it, and say what happened.
+
+        ``resolves``: an unanswered group the change answers, marked handled before "Done".
+        """
+        try:
+            change: Change = await asyncio.to_thread(
+                self.bot.service.change, fn, *args, who(interaction.user)
+            )
+        except KnowledgeError as exc:
+            await self.say(interaction, describe_errors(exc))
+            return None
+        except BotError as exc:
+            await self.say(interaction, str(exc))
+            return None
+        if resolves is not None:
+            with contextlib.suppress(NotFoundError):  # another moderator got there first
+                await asyncio.to_thread(self.bot.insights.resolve, resolves.key)
+        log.info(
+            "kb %s by %s: change %d %s", action, interaction.user.id, change.id, change.summary
+        )
+        await self.bot.audit(
+            f"📝 {interaction.user.mention} {change.summary} "
+            f"(change #{change.id}; `/kb undo {change.id}` reverts it)"
+        )
+        await self.say(
+            interaction,
+            f"Done: {change.summary} (change #{change.id}). It is live now; `/kb undo` reverts it.",
+        )
+        return change
+
+    async def say(self, interaction: discord.Interaction[Any], text: str, **kwargs: Any) -> None:
+        text = render.clip(text, render.CONTENT_MAX)
+        if interaction.response.is_done():
+            await interaction.followup.send(
+                text, ephemeral=True, allowed_mentions=NO_PINGS, **kwargs
+            )
+        else:
+            await interaction.response.send_message(
+                text, ephemeral=True, allowed_mentions=NO_PINGS, **kwargs
+            )
+
+    async def entry_autocomplete(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        try:
+            snapshot = self.bot.service.snapshot
+            if current.strip():
+                exact = [e for e in snapshot.knowledge.entries if e.id.startswith(current)]
+                ranked = [c.entry for c in snapshot.matcher.rank(current[:200], 25)]
+                entries = list(dict.fromkeys([*exact, *ranked]))[:25]
+            else:
+                entries = list(snapshot.knowledge.entries[:25])
+            return [
+                app_commands.Choice(name=render.clip(f"{e.id} — {e.question}", 100), value=e.id)
+                for e in entries
+            ]
+        except Exception:
+            log.exception("kb autocomplete failed")
+            return []
+
+    # --- commands -------------------------------------------------------------------------
+
+    @app_commands.command(name="add", description="Add a new question and answer")
+    async def add(self, interaction: discord.Interaction[Any]) -> None:
+        await interaction.response.send_modal(EntryModal(self._submit_add))
+
+    async def _submit_add(
+        self, interaction: discord.Interaction[Any], fields: dict[str, Any]
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await self.apply(interaction, "add", self.bot.service.store.add, fields)
+
+    @app_commands.command(name="edit", description="Edit an entry's question, answer or sources")
+    @app_commands.describe(entry="The entry to edit")
+    async def edit(self, interaction: discord.Interaction[Any], entry: str) -> None:
+        current = self.bot.service.snapshot.knowledge.get(entry)
+        if current is None:
+            await self.say(interaction, f"No entry with id '{entry}'.")
+            return
+
+        async def submit(inter: discord.Interaction[Any], fields: dict[str, Any]) -> None:
+            await inter.response.defer(ephemeral=True, thinking=True)
+            changed = {k: v for k, v in fields.items() if v != _current_value(current, k)}
+            if not changed:
+                await self.say(inter, "Nothing changed.")
+                return
+            await self.apply(inter, "edit", self.bot.service.store.edit, entry, changed)
+
+        await interaction.response.send_modal(EntryModal(submit, entry=current))
+
+    @app_commands.command(name="alias", description="Add another way of asking to an entry")
+    @app_commands.describe(entry="The entry", phrase="How people ask it")
+    async def alias(
+        self,
+        interaction: discord.Interaction[Any],
+        entry: str,
+        phrase: app_commands.Range[str, 1, 300],
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await self.apply(interaction, "alias", self.bot.service.store.alias, entry, phrase)
+
+    @app_commands.command(name="remove", description="Retire an entry (can be undone)")
+    @app_commands.describe(entry="The entry to remove")
+    async def remove(self, interaction: discord.Interaction[Any], entry: str) -> None:
+        current = self.bot.service.snapshot.knowledge.get(entry)
+        if current is None:
+            await self.say(interaction, f"No entry with id '{entry}'.")
+            return
+
+        async def yes(inter: discord.Interaction[Any]) -> None:
+            await inter.response.edit_message(content="Removing…", view=None)
+            await self.apply(inter, "remove", self.bot.service.store.remove, entry)
+
+        await self.say(
+            interaction,
+            f"Remove **{render.clip(current.question, 300)}** "
+            f"(`{entry}`)? `/kb undo` can bring it back.",
+            view=self.bot.track(Confirm(interaction.user.id, yes, label="Remove")),
+        )
+
+    @app_commands.command(name="history", description="Recent changes, for one entry or all")
+    @app_commands.describe(entry="Only this entry")
+    async def history(
+        self, interaction: discord.Interaction[Any], entry: str | None = None
+    ) -> None:
+        changes = await asyncio.to_thread(self.bot.service.store.history, entry, 15)
+        lines = [
+            f"`#{c.id}` {c.at[:16].replace('T', ' ')} {render.clip(c.by, 40)}: "
+            f"{render.clip(c.summary, 160)}"
+            for c in changes
+        ]
+        await self.say(interaction, "\n".join(lines) or "No changes yet.")
+
+    @app_commands.command(name="undo", description="Undo the last change, or a given one")
+    @app_commands.describe(change="Change number from /kb history (default: the last)")
+    async def undo(
+        self,
+        interaction: discord.Interaction[Any],
+        change: app_commands.Range[int, 1] | None = None,
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        store = self.bot.service.store
+        await self.apply(interaction, "undo", lambda by: store.undo(by, change))
+
+    @app_commands.command(name="reload", description="Reload the knowledge from disk now")
+    async def reload(self, interaction: discord.Interaction[Any]) -> None:
+        from bot.discord.bot import reload_summary  # noqa: PLC0415 - avoids an import cycle
+
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        outcome = await asyncio.to_thread(self.bot.service.reload, force=True)
+        text = reload_summary(outcome, self.bot.service)
+        await self.bot.audit(f"{interaction.user.mention}: {text}")
+        await self.say(interaction, text)
+
+    @app_commands.command(name="export", description="Download the current knowledge as YAML")
+    async def export(self, interaction: discord.Interaction[Any]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        text = await asyncio.to_thread(self.bot.service.store.export_yaml)
+        file = discord.File(io.BytesIO(text.encode("utf-8")), filename="faq.yaml")
+        await interaction.followup.send(
+            "The shipped knowledge with every moderator edit:", file=file, ephemeral=True
+        )
+
+    @app_commands.command(name="import", description="Replace the knowledge with a YAML file")
+    @app_commands.describe(file="A knowledge file, e.g. one from /kb export")
+    async def import_(
+        self, interaction: discord.Interaction[Any], file: discord.Attachment
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if file.size > IMPORT_MAX_BYTES:
+            await self.say(interaction, "That file is too large to be a knowledge file.")
+            return
+        try:
+            text = (await file.read()).decode("utf-8")
+            plan = await asyncio.to_thread(self.bot.service.store.plan_import, text, file.filename)
+        except UnicodeDecodeError:
+            await self.say(interaction, "That file is not UTF-8 text.")
+            return
+        except KnowledgeError as exc:
+            await self.say(
+                interaction,
+                describe_errors(exc).replace(
+                    "The result would not be valid", f"`{file.filename}` is not valid"
+                ),
+            )
+            await self.bot.audit(
+                f"⚠️ {interaction.user.mention} tried to import an invalid "
+                f"file `{render.clip(file.filename, 80)}`."
+            )
+            return
+        except (OSError, discord.HTTPException, BotError) as exc:
+            await self.say(interaction, f"Could not read that file: {exc}")
+            return
+        if plan.empty:
+            await self.say(interaction, "That file matches the current knowledge; nothing to do.")
+            return
+
+        async def yes(inter: discord.Interaction[Any]) -> None:
+            await inter.response.edit_message(content="Importing…", view=None)
+            await self.apply(inter, "import", self.bot.service.store.apply_import, plan)
+
+        await self.say(
+            interaction,
+            f"Importing `{render.clip(file.filename, 80)}` would make {plan.summary()}. Go ahead?",
+            view=self.bot.track(Confirm(interaction.user.id, yes, label="Import")),
+        )
+
+    @app_commands.command(name="unanswered", description="Questions I could not answer")
+    async def unanswered(self, interaction: discord.Interaction[Any]) -> None:
+        groups = await asyncio.to_thread(self.bot.insights.unanswered, 10)
+        view = self.bot.track(
+            UnansweredView(
+                interaction.user.id,
+                groups,
+                self.bot.service.snapshot.knowledge,
+                self._attach,
+                self._add_for,
+            )
+        )
+        await interaction.response.send_message(
+            embed=unanswered_embed(groups), view=view, ephemeral=True
+        )
+
+    async def _attach(
+        self, interaction: discord.Interaction[Any], group: UnansweredGroup, entry_id: str
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await self.apply(
+            interaction,
+            "alias",
+            self.bot.service.store.alias,
+            entry_id,
+            group.example,
+            resolves=group,
+        )
+
+    async def _add_for(self, interaction: discord.Interaction[Any], group: UnansweredGroup) -> None:
+        async def submit(inter: discord.Interaction[Any], fields: dict[str, Any]) -> None:
+            await inter.response.defer(ephemeral=True, thinking=True)
+            await self.apply(inter, "add", self.bot.service.store.add, fields, resolves=group)
+
+        await interaction.response.send_modal(EntryModal(submit, question=group.example))
+
+    @app_commands.command(name="stats", description="Most asked, least helpful, decline rate")
+    @app_commands.describe(days="Look back this many days (default 30)")
+    async def stats(
+        self, interaction: discord.Interaction[Any], days: app_commands.Range[int, 1, 3650] = 30
+    ) -> None:
+        since = datetime.now(UTC) - timedelta(days=days)
+        stats = await asyncio.to_thread(self.bot.insights.stats, since)
+        asked = "\n".join(f"`{e}` — {n}" for e, n in stats.most_asked) or "none yet"
+        unhelpful = (
+            "\n".join(
+                f"`{v.entry}` — 👎 {v.unhelpful} / 👍 {v.helpful}" for v in stats.least_helpful
+            )
+            or "no votes yet"
+        )
+        embed = discord.Embed(title=f"The last {days} day(s)", colour=render.COLOUR_INFO)
+        embed.add_field(
+            name="Questions",
+            value=f"{stats.questions} asked, {stats.answered} "
+            f"answered, {stats.decline_rate:.0%} declined",
+            inline=False,
+        )
+        embed.add_field(name="Most asked", value=render.clip(asked, 1024), inline=False)
+        embed.add_field(name="Least helpful", value=render.clip(unhelpful, 1024), inline=False)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    for _command in (edit, alias, remove, history):
+        _command.autocomplete("entry")(entry_autocomplete)
+    del _command
+
+
+def _current_value(entry: Any, name: str) -> Any:
+    if name == "sources":
+        return [{"title": s.title, "url": s.url} for s in entry.sources]
+    value = getattr(entry, name, None)
+    return list(value) if isinstance(value, tuple) else value

@@ -1,0 +1,175 @@
+"""Build what the bot shows: embeds and message text, always inside Discord's limits.
+
+Limits (from Discord's API description): content 2,000; embed title 256, description
+4,096, field name 256 / value 1,024, footer 2,048, 25 fields, 6,000 characters in all;
+button labels 80; select option labels 100; autocomplete choice names 100.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import discord
+
+from bot.core.knowledge import Entry, Knowledge
+from bot.core.matching import Match
+
+CONTENT_MAX = 2_000
+TITLE_MAX = 256
+DESCRIPTION_MAX = 4_096
+FIELD_NAME_MAX = 256
+FIELD_VALUE_MAX = 1_024
+FOOTER_MAX = 2_048
+EMBED_TOTAL_MAX = 6_000
+LABEL_MAX = 80
+OPTION_MAX = 100
+CHOICE_MAX = 100
+
+COLOUR_ANSWER = discord.Colour(0x2B6CB0)
+COLOUR_UNSURE = discord.Colour(0xD69E2E)
+COLOUR_INFO = discord.Colour(0x4A5568)
+
+DECLINE_TEXT = (
+    "Sorry, I don't know that one. I answer questions about the ELN's December 2020 "
+    "recommendations on NATO-Russia military risk reduction, the NATO 2030 report and the "
+    "treaties they discuss. Try `/ask` or browse `/topics`."
+)
+UNSURE_TITLE = "Did you mean…"
+TOO_LONG_TEXT = "That question is over {limit} characters. Could you ask it more briefly?"
+SLOW_DOWN_TEXT = "You're asking quickly! Please wait {seconds} s and try again."
+
+
+def slow_down(wait: float) -> str:
+    """Never "wait 0 s", never less than the limiter needs."""
+    return SLOW_DOWN_TEXT.format(seconds=max(1, math.ceil(wait)))
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten to ``limit`` characters, marking the cut with an ellipsis."""
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def sources_text(entry: Entry, limit: int = FIELD_VALUE_MAX) -> str:
+    lines: list[str] = []
+    for source in entry.sources:
+        line = f"[{_escape_link_text(source.title)}]({source.url})"
+        if len("\n".join([*lines, line])) > limit:
+            break
+        lines.append(line)
+    return "\n".join(lines) or clip(entry.sources[0].url, limit)
+
+
+def _escape_link_text(text: str) -> str:
+    return clip(text.replace("[", "(").replace("]", ")"), 200)
+
+
+def answer_embed(entry: Entry, score: float | None = None) -> discord.Embed:
+    """The answer card: question as title, answer, sources, and confidence in the footer."""
+    embed = discord.Embed(
+        title=clip(entry.question, TITLE_MAX),
+        description=clip(entry.answer, DESCRIPTION_MAX),
+        colour=COLOUR_ANSWER,
+    )
+    embed.add_field(name="Sources", value=sources_text(entry), inline=False)
+    footer = f"entry: {entry.id}"
+    if score is not None:
+        footer = f"Confidence {score:.0f}/100 · {footer}"
+    embed.set_footer(text=clip(footer, FOOTER_MAX))
+    return embed
+
+
+def passage_embed(entry: Entry) -> discord.Embed:
+    """The source passage an answer rests on, quoted verbatim."""
+    if entry.passage:
+        quoted = "\n\n".join("> " + " ".join(p.split()) for p in entry.passage)
+        body = f"The answer rests on this passage of the source:\n{quoted}"
+    else:
+        body = "This answer draws on the background sources below rather than the news brief."
+    embed = discord.Embed(
+        title=clip(f"Source for: {entry.question}", TITLE_MAX),
+        description=clip(body, DESCRIPTION_MAX),
+        colour=COLOUR_INFO,
+    )
+    embed.add_field(name="Sources", value=sources_text(entry), inline=False)
+    return embed
+
+
+def unsure_embed(match: Match) -> discord.Embed:
+    lines = [f"• {clip(e.question, 200)}" for e in match.suggestions]
+    return discord.Embed(
+        title=UNSURE_TITLE,
+        description=clip("\n".join(lines), DESCRIPTION_MAX),
+        colour=COLOUR_UNSURE,
+    )
+
+
+def topic_embed(tag: str, entries: Sequence[Entry]) -> discord.Embed:
+    lines = [f"• {clip(e.question, 150)}" for e in entries]
+    embed = discord.Embed(
+        title=clip(f"Topic: {tag}", TITLE_MAX),
+        description=clip("\n".join(lines) or "No questions under this topic yet.", DESCRIPTION_MAX),
+        colour=COLOUR_INFO,
+    )
+    embed.set_footer(text="Pick a question below to see its answer.")
+    return embed
+
+
+def sources_embed(knowledge: Knowledge) -> discord.Embed:
+    """Every distinct source cited, the primary documents first."""
+    seen: dict[str, str] = {}
+    for entry in knowledge.entries:
+        for s in entry.sources:
+            seen.setdefault(s.url, s.title)
+    embed = discord.Embed(title="Sources", colour=COLOUR_INFO)
+    lines = [_link(t, u) for u, t in seen.items()]
+    chunk: list[str] = []
+    for line in lines:
+        if len("\n".join([*chunk, line])) > FIELD_VALUE_MAX:
+            _add_chunk(embed, chunk)
+            chunk = []
+        chunk.append(line)
+    _add_chunk(embed, chunk)
+    return embed
+
+
+def _link(title: str, url: str, limit: int = FIELD_VALUE_MAX) -> str:
+    """A markdown link; just the URL (Discord links it) when the link would not fit a field."""
+    line = f"[{_escape_link_text(title)}]({url})"
+    return line if len(line) <= limit else clip(url, limit)
+
+
+def _add_chunk(embed: discord.Embed, chunk: list[str]) -> None:
+    if not chunk or len(embed.fields) >= 5:
+        return
+    name = "Documents" if not embed.fields else "More"
+    embed.add_field(name=name, value="\n".join(chunk), inline=False)
+
+
+def help_embed(answer_channels: bool) -> discord.Embed:
+    how = [
+        "• **Mention me** with a question, or send me a **DM**.",
+        "• `/ask` — type a question; suggestions appear as you type.",
+        "• `/topics` — browse questions by topic.",
+        "• `/recommendation number:1-7` — one of the seven urgent actions.",
+        "• `/sources` — where to read the original documents.",
+        "• Right-click a message → **Apps → Ask the bot** to answer it.",
+    ]
+    if answer_channels:
+        how.insert(1, "• Ask in an answer channel and I'll reply when I'm confident.")
+    embed = discord.Embed(
+        title="What I can answer",
+        description=(
+            "I answer questions about the European Leadership Network's December 2020 "
+            "recommendations on NATO-Russia military risk reduction, the NATO 2030 report, "
+            "and the treaties they discuss. When I don't know, I say so.\n\n" + "\n".join(how)
+        ),
+        colour=COLOUR_INFO,
+    )
+    return embed
+
+
+def label(text: str) -> str:
+    """A button label (80 characters)."""
+    return clip(text, LABEL_MAX)

@@ -1,0 +1,292 @@
+"""The `kb` sub-commands: exit codes, output, and one clear line per error."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.cli import kb as kb_cli
+from bot.core.knowledge import parse_text
+from bot.storage import KnowledgeStore
+from bot.storage.usage import Insights
+from tests.storage.store_worker import ENTRY_IDS, fixture_document, write_fixture
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> list[str]:
+    shipped = write_fixture(tmp_path / "faq.yaml")
+    return ["--knowledge", str(shipped), "--data-dir", str(tmp_path / "data")]
+
+
+@pytest.fixture
+def store(paths: list[str]) -> KnowledgeStore:
+    return KnowledgeStore(Path(paths[1]), Path(paths[3]))
+
+
+def run(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="eln-bot")
+    kb_cli.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(list(argv))
+    return args.func(args)
+
+
+def entry_file(tmp_path: Path, **fields: object) -> Path:
+    body = {
+        "id": "cli-entry",
+        "question": "Is this from the CLI?",
+        "alternates": [f"cli phrasing {n}" for n in range(6)],
+        "answer": "It is.",
+        "sources": [{"title": "Source", "url": "https://example.org/s"}],
+        **fields,
+    }
+    path = tmp_path / "entry.yaml"
+    path.write_text(yaml.safe_dump(body), encoding="utf-8")
+    return path
+
+
+def test_add_from_a_file(
+    tmp_path: Path, paths: list[str], store: KnowledgeStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("kb", "add", "--file", str(entry_file(tmp_path)), "--by", "ops", *paths) == 0
+    out = capsys.readouterr().out
+    assert out == "change #1 saved: added 'cli-entry'\n"
+    assert store.knowledge().get("cli-entry") is not None
+    assert store.history()[0].by == "ops"
+
+
+def test_add_from_options(
+    paths: list[str], store: KnowledgeStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    options = ["--id", "opt", "--question", "Options?", "--answer", "Yes."]
+    options += [x for n in range(6) for x in ("--alternate", f"option phrasing {n}")]
+    options += ["--source-title", "S", "--source-url", "https://example.org/s", "--tag", "t"]
+    assert run("kb", "add", *options, *paths) == 0
+    added = store.knowledge().get("opt")
+    assert added is not None
+    assert (added.answer, added.tags, len(added.alternates)) == ("Yes.", ("t",), 6)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot read the file"),
+        ("id: [unclosed\n", "not valid YAML"),
+        ("- just\n- a list\n", "expected a mapping of fields"),
+        ("", "found nothing"),
+    ],
+)
+def test_a_bad_entry_file_is_one_clear_line(
+    tmp_path: Path,
+    paths: list[str],
+    capsys: pytest.CaptureFixture[str],
+    content: str | None,
+    message: str,
+) -> None:
+    path = tmp_path / "bad.yaml"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    assert run("kb", "add", "--file", str(path), *paths) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("error: ") and "bad.yaml" in err and message in err
+    assert "Traceback" not in err
+    assert not (Path(paths[3]) / "changes.jsonl").exists()
+
+
+def test_an_invalid_entry_lists_each_problem(
+    tmp_path: Path, paths: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = entry_file(tmp_path, answer="x" * 1300, sources=[{"title": "S", "url": "ftp://x"}])
+    assert run("kb", "add", "--file", str(bad), *paths) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2
+    assert any("limit is 1,200" in line for line in lines)
+    assert any("needs an http(s) url" in line for line in lines)
+
+
+def test_edit_alias_remove_history_undo(
+    tmp_path: Path, paths: list[str], store: KnowledgeStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    original = store.merged_document()
+    assert run("kb", "edit", "eln", "--answer", "New answer.", "--clear", "passage", *paths) == 0
+    alternates = tmp_path / "alts.txt"
+    alternates.write_text("\n".join(f"hotline alt {n}" for n in range(6)) + "\n\n")
+    assert run("kb", "edit", "hotline", "--alternates-file", str(alternates), *paths) == 0
+    assert run("kb", "alias", "eln", "who runs the eln", *paths) == 0
+    assert run("kb", "remove", "open-skies", *paths) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "change #1 saved: edited 'eln': answer",
+        "change #2 saved: edited 'hotline': alternates",
+        "change #3 saved: added phrasing 'who runs the eln' to 'eln'",
+        "change #4 saved: removed 'open-skies'",
+    ]
+    knowledge = store.knowledge()
+    assert knowledge.get("eln").answer == "New answer."
+    assert knowledge.get("hotline").alternates == tuple(f"hotline alt {n}" for n in range(6))
+    assert knowledge.get("open-skies") is None
+
+    assert run("kb", "history", *paths) == 0
+    history = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in history] == ["#4", "#3", "#2", "#1"]
+    assert run("kb", "history", "eln", "--limit", "1", *paths) == 0
+    assert capsys.readouterr().out.startswith("#3  ")
+    assert run("kb", "history", "ghost", *paths) == 0
+    assert capsys.readouterr().out == "No changes to 'ghost'.\n"
+
+    for _ in range(4):
+        assert run("kb", "undo", *paths) == 0
+    assert store.merged_document() == original
+    assert run("kb", "undo", "5", *paths) == 0  # undo the undo of #4: removed again
+    assert "redoing #4" in capsys.readouterr().out
+    assert store.knowledge().get("open-skies") is None
+
+
+def test_store_refusals_exit_1(paths: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("kb", "alias", "ghost", "x", *paths) == 1
+    assert capsys.readouterr().err == "error: No entry with id 'ghost'.\n"
+    assert run("kb", "alias", "eln", "What is New START?", *paths) == 1
+    assert "already on 'new-start'" in capsys.readouterr().err
+    assert run("kb", "undo", *paths) == 1
+    assert capsys.readouterr().err == "error: Nothing to undo.\n"
+    assert run("kb", "edit", "eln", *paths) == 2
+    assert "nothing to change" in capsys.readouterr().err
+    assert run("kb", "add", "--source-title", "only a title", *paths) == 2
+    assert "one --source-url for each --source-title" in capsys.readouterr().err
+
+
+def test_argument_errors_exit_2(paths: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["kb"], ["kb", "undo", "abc", *paths], ["kb", "frobnicate"]):
+        with pytest.raises(SystemExit) as info:
+            run(*argv)
+        assert info.value.code == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_export_to_stdout_parses(
+    paths: list[str], store: KnowledgeStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store.alias("eln", "exported alias", by="t")
+    assert run("kb", "export", *paths) == 0
+    knowledge, _ = parse_text(capsys.readouterr().out, "stdout")
+    assert knowledge == store.knowledge()
+
+
+def test_export_to_a_file(
+    tmp_path: Path, paths: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "out.yaml"
+    assert run("kb", "export", "--output", str(target), *paths) == 0
+    assert capsys.readouterr().out == ""
+    assert yaml.safe_load(target.read_text(encoding="utf-8")) == fixture_document()
+
+
+def test_import_shows_the_plan_and_applies_only_with_yes(
+    tmp_path: Path, paths: list[str], store: KnowledgeStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = fixture_document()
+    doc["entries"] = [e for e in doc["entries"] if e["id"] != "eln"]
+    doc["entries"][0]["answer"] = "Imported."
+    target = tmp_path / "import.yaml"
+    target.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    assert run("kb", "import", str(target), *paths) == 0
+    out = capsys.readouterr().out
+    assert "0 added, 1 changed, 1 removed" in out
+    assert "  ~ new-start\n" in out and "  - eln\n" in out and "--yes" in out
+    assert store.history() == []
+    assert run("kb", "import", str(target), "--yes", *paths) == 0
+    assert "change #1 saved: imported" in capsys.readouterr().out
+    assert store.knowledge().get("eln") is None
+    assert run("kb", "import", str(target), *paths) == 0
+    assert "Nothing to import" in capsys.readouterr().out
+
+
+def test_import_of_an_invalid_file_names_the_problem(
+    tmp_path: Path, paths: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = fixture_document()
+    doc["entries"][1]["question"] = doc["entries"][0]["question"]
+    target = tmp_path / "bad-import.yaml"
+    target.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    assert run("kb", "import", str(target), "--yes", *paths) == 1
+    err = capsys.readouterr().err
+    assert "bad-import.yaml" in err and "entry 'open-skies'" in err and "also on entry" in err
+    assert not (Path(paths[3]) / "changes.jsonl").exists()
+
+
+def test_unanswered_resolve_and_stats(paths: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    insights = Insights(Path(paths[3]))
+    assert run("kb", "unanswered", *paths) == 0
+    assert capsys.readouterr().out == "No unanswered questions.\n"
+    for text in ("what is the weather", "What is the weather?", "\x1b[31mred alert\u202e"):
+        insights.record_unanswered(text, "#qa", ["eln"], 0.2)
+    insights.record_answer("eln", "#qa")
+    insights.record_feedback("eln", False, user_id=1)
+    assert run("kb", "unanswered", "--days", "1", *paths) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].lstrip().startswith("2x") and "closest: eln" in lines[0]
+    assert "\\x1b[31mred alert\\u202e" in lines[1] and "\x1b" not in lines[1]
+    key = lines[0].split("[")[1].split("]")[0]
+    assert run("kb", "resolve", key, *paths) == 0
+    assert f"resolved [{key}]: 2 question(s)" in capsys.readouterr().out
+    assert run("kb", "resolve", "nope", *paths) == 1
+    assert capsys.readouterr().err == "error: No unanswered group 'nope'.\n"
+    assert run("kb", "stats", "--days", "7", *paths) == 0
+    out = capsys.readouterr().out
+    assert "4 question(s), 1 answered, 3 declined (75%)" in out
+    assert "1 of 1 unhelpful  eln" in out
+
+
+def test_settings_supply_the_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shipped = write_fixture(tmp_path / "faq.yaml")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ELN_KNOWLEDGE", str(shipped))
+    monkeypatch.setenv("ELN_DATA_DIR", str(tmp_path / "env-data"))
+    monkeypatch.setenv("USER", "envuser")
+    assert run("kb", "alias", "eln", "from the environment") == 0
+    assert KnowledgeStore(shipped, tmp_path / "env-data").history()[0].by == "envuser"
+    monkeypatch.setenv("ELN_LOG_LEVEL", "LOUD")
+    assert run("kb", "history") == 2
+    assert "ELN_LOG_LEVEL" in capsys.readouterr().err
+
+
+def test_module_entry_point(paths: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli.kb", "kb", "export", *paths],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    knowledge, _ = parse_text(result.stdout)
+    assert [e.id for e in knowledge.entries] == list(ENTRY_IDS)
+
+
+def test_export_to_for_the_main_cli(
+    tmp_path: Path, paths: list[str], store: KnowledgeStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.config import Settings  # noqa: PLC0415 - pulls in discord.py; only this test
+
+    store.alias("eln", "exported by the main cli", by="t")
+    settings = Settings(knowledge_path=Path(paths[1]), data_dir=Path(paths[3]))
+    assert kb_cli.export_to(settings, None) == 0
+    assert parse_text(capsys.readouterr().out)[0] == store.knowledge()
+    target = tmp_path / "main-export.yaml"
+    assert kb_cli.export_to(settings, target) == 0
+    assert parse_text(target.read_text(encoding="utf-8"))[0] == store.knowledge()
+    capsys.readouterr()
+    assert kb_cli.export_to(settings, tmp_path / "missing-dir" / "x.yaml") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "missing-dir/x.yaml: cannot write" in err

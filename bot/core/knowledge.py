@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from bot.errors import BotError
+
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 URL_PATTERN = re.compile(r"^https?://[^\s<>]+$")
 KNOWN_FIELDS = frozenset(
@@ -161,7 +163,7 @@ class Problem:
         return f"{', '.join(parts)}: {label}{self.message}"
 
 
-class KnowledgeError(Exception):
+class KnowledgeError(BotError):
     """A knowledge file that cannot be served; carries every problem found."""
 
     def __init__(self, problems: list[Problem]) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from bot.core.text import fold
 from bot.errors import BotError
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -172,14 +172,6 @@ class KnowledgeError(BotError):
         head = str(errors[0]) if errors else "invalid knowledge"
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         super().__init__(head + more)
-
-
-def fold(text: str) -> str:
-    """Case-, accent- and whitespace-insensitive form used to spot duplicate phrasings."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
-    text = re.sub(r"[^\w\s]", " ", text)
-    return " ".join(text.split())
 
 
 # --- reading YAML with positions -------------------------------------------------------

@@ -195,7 +195,7 @@ class Matcher:
         if item is not None:
             candidates = self._promote_item(candidates, item)
         status = self._decide(candidates, strict)
-        suggestions = ()
+        suggestions: tuple[Entry, ...] = ()
         if status is not Status.ANSWER:
             floor = self.thresholds.suggest
             suggestions = tuple(c.entry for c in candidates[:3] if c.score >= floor)

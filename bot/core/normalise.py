@@ -7,25 +7,15 @@ same Normaliser processes the curated phrasings (once, at index time) and every 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Container, Mapping
 from functools import lru_cache
 from types import MappingProxyType
 
-import snowballstemmer
+import snowballstemmer  # type: ignore[import-untyped]
 from rapidfuzz import fuzz, process
 
-# Discord syntax that carries no meaning for matching.
-_DISCORD_MARKUP = re.compile(
-    r"<a?:\w{1,32}:\d{5,25}>"  # custom emoji
-    r"|<(?:@[!&]?|#)\d{5,25}>"  # user, role and channel mentions
-    r"|</[\w\- ]{1,96}:\d{5,25}>"  # slash-command mentions
-    r"|<t:-?\d{1,13}(?::[tTdDfFR])?>"  # timestamps
-    r"|@(?:everyone|here)\b"
-    r"|https?://\S+"
-    r"|```.*?```",
-    re.DOTALL,
-)
+from bot.core.text import DISCORD_MARKUP, strip_accents
+
 _APOSTROPHE = re.compile(r"(?<=\w)['’‘`´](?=\w)")
 _NON_WORD = re.compile(r"[^\w]+")
 _UNDERSCORE_RUN = re.compile(r"_+")
@@ -154,9 +144,7 @@ _BARE_NUMBER = re.compile(rf"(?:^|\s)(?:#\s*|number\s+|no\s+)({_NUMBER_WORD})\b(
 
 def clean(text: str) -> str:
     """Lower-case ASCII-ish words separated by single spaces; markup and accents gone."""
-    text = _DISCORD_MARKUP.sub(" ", text)
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    text = strip_accents(DISCORD_MARKUP.sub(" ", text))
     text = _APOSTROPHE.sub("", text)
     text = _HASH_NUMBER.sub(r" number \1", text)  # "rec #2", "#5"
     text = _NON_WORD.sub(" ", text)
@@ -190,7 +178,7 @@ def _word_number(word: str, last: int) -> int | None:
 
 def looks_like_question(text: str) -> bool:
     """Whether a channel message reads as a question, not chatter (for unprompted replies)."""
-    stripped = _DISCORD_MARKUP.sub(" ", text).strip()
+    stripped = DISCORD_MARKUP.sub(" ", text).strip()
     if "?" in stripped:
         return len(clean(stripped).split()) >= 2
     words = clean(stripped).split()

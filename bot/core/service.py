@@ -11,15 +11,32 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from bot.core.knowledge import Knowledge, KnowledgeError, Problem
 from bot.core.matching import DEFAULT_THRESHOLDS, Match, Matcher, Thresholds
 from bot.errors import StoreError
-from bot.storage import KnowledgeStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+class KnowledgeSource(Protocol):
+    """Where the served knowledge comes from (the storage layer's store, or a plain file).
+
+    The core depends on this shape, not on the storage, so it stays free of it.
+    """
+
+    def signature(self) -> Any:
+        """Changes whenever the knowledge would; cheap to compute."""
+        ...
+
+    def knowledge(self) -> Knowledge:
+        """The knowledge as it is now; raises KnowledgeError or StoreError."""
+        ...
+
+
+SourceT = TypeVar("SourceT", bound=KnowledgeSource)
 
 
 @dataclass(frozen=True)
@@ -43,8 +60,10 @@ class ReloadOutcome:
         return bool(self.problems) or bool(self.message)
 
 
-class KnowledgeService:
-    def __init__(self, store: KnowledgeStore, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
+class KnowledgeService(Generic[SourceT]):
+    """The knowledge being served, swapped only for a version that validates."""
+
+    def __init__(self, store: SourceT, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
         self.store = store
         self.thresholds = thresholds
         self._snapshot: Snapshot | None = None

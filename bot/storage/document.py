@@ -10,7 +10,8 @@ import copy
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from bot.core.knowledge import KNOWN_FIELDS, fold
+from bot.core.knowledge import KNOWN_FIELDS
+from bot.core.text import fold
 
 FORMAT_VERSION = 1
 _ORDER = ("id", "question", "alternates", "answer", "passage", "sources", "tags", "related")

@@ -214,8 +214,8 @@ def dump_yaml(data: Any) -> str:
     options: dict[str, Any] = {"allow_unicode": True, "sort_keys": False, "width": 100}
     text = yaml.dump(data, Dumper=_Dumper, **options)
     if _load_yaml(text) == data:
-        return text
-    return yaml.dump(data, Dumper=yaml.SafeDumper, default_style='"', **options)
+        return str(text)
+    return str(yaml.dump(data, Dumper=yaml.SafeDumper, default_style='"', **options))
 
 
 def _load_yaml(text: str) -> Any:

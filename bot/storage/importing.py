@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.knowledge import Problem, fold
+from bot.core.knowledge import Problem
+from bot.core.text import fold
 from bot.errors import StoreError
 from bot.storage.document import (
     DOCUMENT_KEYS,
@@ -89,7 +90,7 @@ def imported(shipped: Mapping[str, Any], current: Overlay, wanted: dict[str, Any
             slot["removed"] = True
             overlay.set_slot(eid, slot)
     for key, empty in (("title", ""), ("synonyms", {})):
-        value = wanted.get(key) or empty
+        value: object = wanted.get(key) or empty
         same = value == (shipped.get(key) or empty)
         setattr(overlay, key, None if same else copy.deepcopy(value))
     result = entry_map(merge(shipped, overlay))

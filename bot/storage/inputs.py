@@ -63,9 +63,4 @@ def by_input(by: Any) -> str:
     """Who makes the change, trimmed to fit the log."""
     if not isinstance(by, str) or not by.strip():
         raise StoreError("Say who makes the change.")
-    return storable(by.strip()[:MAX_BY], "by")
-
-
-def short(text: str, limit: int = 60) -> str:
-    """``text`` cut to ``limit`` characters with an ellipsis, for summaries and messages."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return str(storable(by.strip()[:MAX_BY], "by"))

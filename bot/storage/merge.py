@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from bot.core.knowledge import fold
+from bot.core.text import fold
 from bot.storage.document import DOCUMENT_KEYS, FORMAT_VERSION, ordered, phrasing_keys, put
 from bot.storage.overlay import Overlay
 
@@ -83,10 +83,10 @@ def _add_aliases(entries: list[Any], overlay: Overlay, patched: set[str]) -> Non
     another entry (skip with a warning): either way the merged file stays loadable.
     """
     owner: dict[str, str] = {}
-    for eid, key in phrasing_keys(entries):
-        owner.setdefault(key, eid)
+    for owner_id, key in phrasing_keys(entries):
+        owner.setdefault(key, owner_id)
     for entry in entries:
-        eid = entry.get("id") if isinstance(entry, dict) else None
+        eid = str(entry.get("id")) if isinstance(entry, dict) else ""
         patch = overlay.patches.get(eid, {}) if eid in patched else {}
         extras = patch.get("add_alternates", [])
         if not extras or not isinstance(entry.get("alternates"), list):

@@ -189,7 +189,7 @@ def _check_header(data: Any) -> int:
     last = data.get("last_change", 0)
     if not is_int(last) or last < 0:
         raise ValueError("'last_change' must be a whole number")
-    return last
+    return int(last)
 
 
 def _mapping(data: Mapping[str, Any], key: str) -> dict[str, Any]:

@@ -19,10 +19,10 @@ from bot.core.knowledge import (
     Knowledge,
     KnowledgeError,
     Problem,
-    fold,
     parse_document,
     read_document,
 )
+from bot.core.text import clip, fold
 from bot.errors import NotFoundError, StoreError
 from bot.storage.changes import Change, later_change, undo_target
 from bot.storage.datadir import (
@@ -36,11 +36,12 @@ from bot.storage.datadir import (
 from bot.storage.document import EDITABLE_FIELDS, entry_map, phrasing_keys
 from bot.storage.files import append_line, dump_yaml, hold, remove_stale_temps, repair_tail, utc_now
 from bot.storage.importing import ImportPlan, imported, make_plan, normalised, touched
-from bot.storage.inputs import MAX_SUMMARY, by_input, entry_input, fields_input, short, storable
+from bot.storage.inputs import MAX_SUMMARY, by_input, entry_input, fields_input, storable
 from bot.storage.merge import merge
 from bot.storage.overlay import Overlay, aliased, edited
 
 log = logging.getLogger(__name__)
+SHORT = 60  # characters of a phrasing quoted in a message
 
 
 @dataclass
@@ -175,10 +176,10 @@ class KnowledgeStore:
             self._entry(state, entry_id, doc)
             owner = next((eid for eid, k in phrasing_keys(doc["entries"]) if k == key), None)
             if owner is not None:
-                raise StoreError(f"The phrasing {short(phrase)!r} is already on '{owner}'.")
+                raise StoreError(f"The phrasing {clip(phrase, SHORT)!r} is already on '{owner}'.")
             overlay = state.overlay.copy()
             overlay.set_slot(entry_id, aliased(overlay.slot(entry_id), phrase))
-            summary = f"added phrasing {short(phrase)!r} to '{entry_id}'"
+            summary = f"added phrasing {clip(phrase, SHORT)!r} to '{entry_id}'"
             return _Plan(overlay, (entry_id,), False, entry_id, summary)
 
         return self._commit("alias", by, plan)
@@ -215,7 +216,7 @@ class KnowledgeStore:
                 )
             overlay = state.overlay.copy()
             overlay.apply(target.before)
-            summary = short(f"undid #{target.id}: {target.summary}", MAX_SUMMARY)
+            summary = clip(f"undid #{target.id}: {target.summary}", MAX_SUMMARY)
             if target.op == "undo":
                 summary = f"undid #{target.id}, redoing #{target.undoes}"
             return _Plan(overlay, ids, document, target.entry, summary, undoes=target.id)
@@ -342,4 +343,4 @@ def _stat(path: Path) -> tuple[int, int] | None:
 
 def _edit_summary(entry_id: str, diff: Mapping[str, Any]) -> str:
     names = ", ".join(f"cleared {k}" if v is None else k for k, v in diff.items())
-    return short(f"edited '{entry_id}': {names}", MAX_SUMMARY)
+    return clip(f"edited '{entry_id}': {names}", MAX_SUMMARY)

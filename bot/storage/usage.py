@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from typing import Any
 from filelock import FileLock
 from rapidfuzz import fuzz, process
 
-from bot.core.knowledge import fold
+from bot.core.text import DISCORD_MARKUP, fold
 from bot.errors import NotFoundError
 from bot.storage.files import (
     append_line,
@@ -55,7 +54,6 @@ QUESTIONS = "questions.jsonl"
 FEEDBACK = "feedback.jsonl"
 RESOLVED = "resolved.jsonl"
 LOCK_NAME = ".insights.lock"
-DISCORD_MARKUP = re.compile(r"<(?:@[!&]?|#|a?:\w+:)\d+>")
 MAX_QUESTION = 1_000
 
 

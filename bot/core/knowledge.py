@@ -61,13 +61,25 @@ class Source:
 
 
 @dataclass(frozen=True, slots=True)
+class Passage:
+    """Words quoted verbatim from where they were read: the NATO Watch brief unless
+    ``source`` names another page (a URL), so every quotation can be checked."""
+
+    text: str
+    source: str | None = None
+
+    def to_yaml(self) -> str | dict[str, str]:
+        return self.text if self.source is None else {"text": self.text, "source": self.source}
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     id: str
     question: str
     alternates: tuple[str, ...]
     answer: str
     sources: tuple[Source, ...]
-    passage: tuple[str, ...] = ()
+    passage: tuple[Passage, ...] = ()
     tags: tuple[str, ...] = ()
     related: tuple[str, ...] = ()
     action: int | None = None
@@ -86,7 +98,8 @@ class Entry:
             "answer": self.answer,
         }
         if self.passage:
-            data["passage"] = self.passage[0] if len(self.passage) == 1 else list(self.passage)
+            items = [p.to_yaml() for p in self.passage]
+            data["passage"] = items[0] if len(items) == 1 else items
         data["sources"] = [{"title": s.title, "url": s.url} for s in self.sources]
         if self.tags:
             data["tags"] = list(self.tags)
@@ -385,7 +398,7 @@ class _Checker:
         answer = self.text(item, "answer", self.limits.max_answer, bad)
         alternates = self.alternates(item.get("alternates"), bad)
         sources = self.sources(item.get("sources"), bad)
-        passage = self.strings(item.get("passage"), "passage", self.limits.max_passage, bad)
+        passage = self.passages(item.get("passage"), bad)
         tags = self.strings(item.get("tags"), "tags", self.limits.max_tag, bad)
         if len(tags) > self.limits.max_tags:
             bad("tags", f"{len(tags)} tags; the limit is {self.limits.max_tags}")
@@ -444,6 +457,30 @@ class _Checker:
                 bad(name, f"item {i + 1} is {len(v):,} characters; the limit is {limit:,}")
             else:
                 out.append(v.strip())
+        return tuple(out)
+
+    def passages(self, value: Any, bad: Any) -> tuple[Passage, ...]:
+        """Plain text (from the brief) or ``{text, source}`` mappings naming the page read."""
+        items = [value] if isinstance(value, str | dict) else value
+        if items is None:
+            return ()
+        if not isinstance(items, list):
+            bad("passage", f"must be text or a list, found {_kind(items)}")
+            return ()
+        out: list[Passage] = []
+        for i, item in enumerate(items):
+            text, source = (item.get("text"), item.get("source")) if isinstance(item, dict) else (item, None)
+            if isinstance(item, dict) and set(item) - {"text", "source"}:
+                bad("passage", f"item {i + 1} may have only 'text' and 'source'")
+            elif not isinstance(text, str) or not text.strip():
+                bad("passage", f"item {i + 1} must be non-empty text")
+            elif len(text) > self.limits.max_passage:
+                limit = self.limits.max_passage
+                bad("passage", f"item {i + 1} is {len(text):,} characters; the limit is {limit:,}")
+            elif source is not None and (not isinstance(source, str) or not URL_PATTERN.match(source)):
+                bad("passage", f"item {i + 1}: 'source' must be an http(s) URL")
+            else:
+                out.append(Passage(text.strip(), source))
         return tuple(out)
 
     def sources(self, value: Any, bad: Any) -> tuple[Source, ...]:

@@ -83,7 +83,10 @@ def answer_embed(entry: Entry, score: float | None = None) -> discord.Embed:
 def passage_embed(entry: Entry) -> discord.Embed:
     """The source passage an answer rests on, quoted verbatim."""
     if entry.passage:
-        quoted = "\n\n".join("> " + " ".join(p.split()) for p in entry.passage)
+        quoted = "\n\n".join(
+            "> " + " ".join(p.text.split()) + (f"\nRead at <{p.source}>" if p.source else "")
+            for p in entry.passage
+        )
         body = f"The answer rests on this passage of the source:\n{quoted}"
     else:
         body = "This answer draws on the background sources below rather than the news brief."

@@ -8,6 +8,8 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -22,6 +24,7 @@ from tests.conftest import REPO_ROOT, SHARED_DIR, SHIPPED_KNOWLEDGE
 SCHEMA = SHIPPED_KNOWLEDGE.parent / "schema.json"
 COVERAGE = SHARED_DIR / "knowledge-coverage.yaml"
 SOURCE_DIR = SHARED_DIR / "source"
+EXCERPTS = REPO_ROOT / "tests" / "data" / "excerpts"
 MIN_ALTERNATES = 6
 MIN_QUOTE = 30  # shorter quotes are phrases ("exploring possible"), not claims about wording
 # Straight and curly double quotes, each matched with its own kind so nesting works.
@@ -58,6 +61,37 @@ def brief_text() -> str:
     if not files:
         pytest.skip(f"no source texts in {SOURCE_DIR}")
     return squash(" ".join(f.read_text(encoding="utf-8") for f in files))
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """What was read of one page: its header (url, title, read date) and the text."""
+
+    url: str
+    title: str
+    read: date
+    text: str
+
+
+@cache
+def excerpts() -> dict[str, Excerpt]:
+    """Saved excerpts by URL; each passage naming a source is checked against its excerpt."""
+    found: dict[str, Excerpt] = {}
+    for path in sorted(EXCERPTS.glob("*.txt")):
+        head, _, body = path.read_text(encoding="utf-8").partition("\n---\n")
+        fields = dict(line.split(": ", 1) for line in head.splitlines())
+        excerpt = Excerpt(fields["url"], fields["title"], date.fromisoformat(fields["read"]), body)
+        assert excerpt.url not in found, f"{path.name}: a second excerpt of {excerpt.url}"
+        found[excerpt.url] = excerpt
+    return found
+
+
+def source_text(source: str | None) -> str:
+    """The brief for a plain passage, else the saved excerpt of the page it names."""
+    if source is None:
+        return brief_text()
+    assert source in excerpts(), f"no excerpt saved in tests/data/excerpts for {source}"
+    return squash(excerpts()[source].text)
 
 
 @cache
@@ -147,18 +181,36 @@ def test_entry_has_enough_alternates_and_an_https_source(entry_id: str) -> None:
 
 
 @pytest.mark.parametrize("entry_id", [e.id for e in entries() if e.passage])
-def test_passages_are_verbatim_from_the_brief(entry_id: str) -> None:
-    brief = brief_text()
+def test_passages_are_verbatim_from_their_source(entry_id: str) -> None:
     for passage in shipped()[0].by_id[entry_id].passage:
-        assert squash(passage) in brief, passage
+        assert squash(passage.text) in source_text(passage.source), passage
 
 
 @pytest.mark.parametrize("entry_id", [e.id for e in entries() if e.passage])
-def test_quotes_from_the_brief_are_verbatim(entry_id: str) -> None:
-    """Answers resting on the brief quote it exactly; quotes of other sources are skipped."""
-    brief = brief_text()
-    for quote in brief_quotes(shipped()[0].by_id[entry_id].answer):
-        assert squash(quote) in brief, quote
+def test_quotes_are_verbatim_from_the_brief_or_a_page_the_entry_quotes(entry_id: str) -> None:
+    """A quote must be found in the brief or in the excerpt of a page the entry's passages
+    name; quotes in sentences naming a source that has no saved excerpt are skipped."""
+    entry = shipped()[0].by_id[entry_id]
+    pages = [p.source for p in entry.passage if p.source]
+    titles = [squash(excerpts()[url].title) for url in pages if url in excerpts()]
+    texts = [brief_text(), *(source_text(url) for url in pages), *titles]
+    for quote in brief_quotes(entry.answer):
+        assert any(squash(quote) in text for text in texts), quote
+
+
+def test_every_excerpt_is_dated_and_quoted_by_some_entry() -> None:
+    quoted = {p.source for e in entries() for p in e.passage if p.source}
+    for url, excerpt in excerpts().items():
+        assert excerpt.title.strip() and excerpt.read <= date(2026, 12, 31), url
+        assert url in quoted, f"excerpt of {url} is quoted by no entry"
+
+
+def test_passage_check_catches_a_misquote() -> None:
+    url, excerpt = next(iter(excerpts().items()))
+    words = excerpt.text.split()[:12]
+    altered = " ".join([*words[:6], "never", *words[6:]])
+    assert squash(" ".join(words)) in source_text(url)
+    assert squash(altered) not in source_text(url)
 
 
 def test_quote_check_catches_a_misquote() -> None:

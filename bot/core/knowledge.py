@@ -469,7 +469,9 @@ class _Checker:
             return ()
         out: list[Passage] = []
         for i, item in enumerate(items):
-            text, source = (item.get("text"), item.get("source")) if isinstance(item, dict) else (item, None)
+            text, source = (
+                (item.get("text"), item.get("source")) if isinstance(item, dict) else (item, None)
+            )
             if isinstance(item, dict) and set(item) - {"text", "source"}:
                 bad("passage", f"item {i + 1} may have only 'text' and 'source'")
             elif not isinstance(text, str) or not text.strip():
@@ -477,7 +479,9 @@ class _Checker:
             elif len(text) > self.limits.max_passage:
                 limit = self.limits.max_passage
                 bad("passage", f"item {i + 1} is {len(text):,} characters; the limit is {limit:,}")
-            elif source is not None and (not isinstance(source, str) or not URL_PATTERN.match(source)):
+            elif source is not None and (
+                not isinstance(source, str) or not URL_PATTERN.match(source)
+            ):
                 bad("passage", f"item {i + 1}: 'source' must be an http(s) URL")
             else:
                 out.append(Passage(text.strip(), source))

@@ -190,3 +190,30 @@ def test_parse_text_accepts_unicode_and_keeps_it_verbatim(tiny_doc) -> None:
     tiny_doc["entries"][0]["answer"] = "Signed by 145 people \u200b\u202e @everyone **bold**"
     knowledge, _ = parse_text(yaml.safe_dump(tiny_doc, allow_unicode=True))
     assert knowledge.get("signatories").answer.endswith("@everyone **bold**")
+
+
+def test_a_passage_may_name_the_page_it_was_read_on(tiny_doc, write_knowledge) -> None:
+    tiny_doc["entries"][0]["passage"] = [
+        "The recommendations are signed by 145 people from 20 countries",
+        {"text": "Re-establishing practical dialogue", "source": "https://example.org/page"},
+    ]
+    knowledge, _ = load(write_knowledge(tiny_doc))
+    brief, page = knowledge.get("signatories").passage
+    assert (brief.source, page.source) == (None, "https://example.org/page")
+    again, _ = load(write_knowledge(knowledge.to_document(), "again.yaml"))
+    assert again == knowledge
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ({"text": "words", "source": "javascript:alert(1)"}, "'source' must be an http(s) URL"),
+        ({"text": "words", "source": "https://x.org", "by": "me"}, "only 'text' and 'source'"),
+        ({"source": "https://x.org"}, "must be non-empty text"),
+    ],
+)
+def test_a_bad_passage_source_is_named(tiny_doc, write_knowledge, item, message) -> None:
+    tiny_doc["entries"][0]["passage"] = [item]
+    (problem,) = problems_of(write_knowledge(tiny_doc))
+    assert (problem.entry, problem.field) == ("signatories", "passage")
+    assert message in problem.message

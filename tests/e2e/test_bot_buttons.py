@@ -72,7 +72,7 @@ async def test_show_source_quotes_the_passage(qa: QA) -> None:
     assert int(data["flags"]) & EPHEMERAL
     (embed,) = data["embeds"]
     assert embed["title"] == render.clip(f"Source for: {entry.question}", 256)
-    first_words = " ".join(entry.passage[0].split()[:8])
+    first_words = " ".join(entry.passage[0].text.split()[:8])
     assert f"> {first_words}" in embed["description"]
     assert embed["fields"][0]["name"] == "Sources"
     assert data["allowed_mentions"]["parse"] == []

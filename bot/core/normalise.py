@@ -20,6 +20,12 @@ _APOSTROPHE = re.compile(r"(?<=\w)['’‘`´](?=\w)")
 _NON_WORD = re.compile(r"[^\w]+")
 _UNDERSCORE_RUN = re.compile(r"_+")
 _HASH_NUMBER = re.compile(r"#\s*(\d{1,2})\b")
+# "I.N.F.", "u.s.a", "e.g." -> "inf", "usa", "eg": a dotted abbreviation is one word.
+_DOTTED = re.compile(r"(?<![\w.])((?:[^\W\d_]\.){1,5}[^\W\d_])\.?(?![\w])")
+# "1.4", "para 2.3": a numbered paragraph is one token ("1p4"), never "1" and "4".
+_DECIMAL = re.compile(r"(?<![\w.])(\d{1,2})\.(\d{1,2})(?![\w.]*\d)")
+# Characters no one types: controls, lone surrogates, private use, unassigned.
+_UNTYPABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 # Chat shorthand any English-speaking community uses; domain terms belong in the YAML.
 SLANG: Mapping[str, str] = MappingProxyType(
@@ -139,12 +145,16 @@ _ORDINAL_THEN_NOUN = re.compile(
 )
 # "number 4 on the list", "#4"
 _ONLY_NUMBER = re.compile(rf"^(?:number\s+)?({_NUMBER_WORD})$")  # the whole question: "5", "#5"
-_BARE_NUMBER = re.compile(rf"(?:^|\s)(?:#\s*|number\s+|no\s+)({_NUMBER_WORD})\b(?!\s+of\b)")
+_BARE_NUMBER = re.compile(
+    rf"(?:^|\s)(?:number\s+({_NUMBER_WORD})|no\s+(\d{{1,2}}))\b(?!\s+of\b)"
+)
 
 
 def clean(text: str) -> str:
     """Lower-case ASCII-ish words separated by single spaces; markup and accents gone."""
-    text = strip_accents(DISCORD_MARKUP.sub(" ", text))
+    text = strip_accents(DISCORD_MARKUP.sub(" ", _UNTYPABLE.sub(" ", text)))
+    text = _DOTTED.sub(lambda m: m.group(1).replace(".", ""), text)
+    text = _DECIMAL.sub(r"\1p\2", text)
     text = _APOSTROPHE.sub("", text)
     text = _HASH_NUMBER.sub(r" number \1", text)  # "rec #2", "#5"
     text = _NON_WORD.sub(" ", text)
@@ -158,12 +168,18 @@ def item_number(cleaned: str, last: int) -> int | None:
     ``last`` is the number of items, so "the last action" resolves; a count such as
     "the seven actions" is not a position and returns None.
     """
+    number = requested_item(cleaned, last)
+    return number if number is not None and 1 <= number <= max(last, 1) else None
+
+
+def requested_item(cleaned: str, last: int) -> int | None:
+    """The list position asked for, even one past the end ("recommendation 9")."""
     for pattern in (_NOUN_THEN_NUMBER, _ORDINAL_THEN_NOUN, _BARE_NUMBER, _ONLY_NUMBER):
         match = pattern.search(cleaned)
         if match:
-            word = match.group(1)
+            word = next(g for g in match.groups() if g)
             number = _word_number(word, last)
-            if number is not None and 1 <= number <= max(last, 1):
+            if number is not None:
                 return number
     return None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.normalise import Normaliser, clean, item_number, looks_like_question
+from bot.core.normalise import Normaliser, clean, item_number, looks_like_question, requested_item
 
 
 @pytest.mark.parametrize(
@@ -87,3 +87,51 @@ def test_item_number(question: str, number: int | None) -> None:
 )
 def test_looks_like_question(text: str, is_question: bool) -> None:
     assert looks_like_question(text) is is_question
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no one has read it, right?",
+        "one of my friends says hi",
+        "is it number one on the list of worries",
+    ],
+)
+def test_number_words_in_ordinary_phrases_are_not_positions(text: str) -> None:
+    assert item_number(clean(text), 7) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("rec no 4", 4), ("recommendation #6", 6), ("number four", 4), ("the fourth action", 4)],
+)
+def test_list_contexts_still_name_positions(text: str, expected: int) -> None:
+    assert item_number(clean(text), 7) == expected
+
+
+def test_a_position_past_the_end_is_still_read_as_one() -> None:
+    cleaned = clean("what does recommendation 9 say?")
+    assert item_number(cleaned, 7) is None
+    assert requested_item(cleaned, 7) == 9
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "what did the U.S. say about the I.N.F. treaty?",
+            "what did the us say about the inf treaty",
+        ),
+        ("u.s.a", "usa"),
+        ("paragraph 1.4 of the text", "paragraph 1p4 of the text"),
+    ],
+)
+def test_dotted_abbreviations_and_numbered_paragraphs_are_one_word(
+    text: str, expected: str
+) -> None:
+    assert clean(text) == expected
+
+
+@pytest.mark.parametrize("text", ["\ud800 lone surrogate", "nul\x00 and bell\x07", "\udfff\ufffe"])
+def test_untypable_characters_never_raise(text: str) -> None:
+    assert "\x00" not in clean(text) and "\ud800" not in clean(text)

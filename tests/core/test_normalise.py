@@ -91,11 +91,7 @@ def test_looks_like_question(text: str, is_question: bool) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    [
-        "no one has read it, right?",
-        "one of my friends says hi",
-        "is it number one on the list of worries",
-    ],
+    ["no one has read it, right?", "one of my friends says hi", "only one of them matters"],
 )
 def test_number_words_in_ordinary_phrases_are_not_positions(text: str) -> None:
     assert item_number(clean(text), 7) is None

@@ -13,6 +13,7 @@ Everything that depends only on the knowledge is built once in ``Matcher.__init_
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,13 +21,24 @@ from enum import StrEnum
 
 from rapidfuzz import fuzz, process
 
+from bot.core import smalltalk
+from bot.core.decision import DecisionModel
 from bot.core.english import is_common, rarity
 from bot.core.knowledge import Entry, Knowledge
-from bot.core.normalise import STOPWORDS, Normaliser, clean, item_number
+from bot.core.normalise import STOPWORDS, Normaliser, clean, item_number, requested_item
 
 STOP_WEIGHT = 0.15
 ITEM_SCORE = 92.0  # confidence for an explicit "recommendation 4"
 MAX_QUESTION_CHARS = 2_000  # matching work stays bounded whatever is pasted in
+MAX_CLAUSES = 6
+# Where the question in a long message starts or ends: sentences, and the turns people
+# take before getting to the point ("... anyway, what did they want?").
+_CLAUSE_BREAK = re.compile(
+    r"[.?!;:\n]+\s*|\s+[-–—]+\s+|,?\s+\b(?:so|but|anyway|anyways|i\s+mean|basically|btw|"
+    r"by\s+the\s+way|long\s+story\s+short|the\s+thing\s+is|my\s+question\s+is|"
+    r"i\s+was\s+wondering|i\s+wonder|quick\s+question|question)\b[,:]?\s*",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +65,7 @@ class Status(StrEnum):
     ANSWER = "answer"
     UNSURE = "unsure"
     DECLINE = "decline"
+    SMALLTALK = "smalltalk"  # a greeting, thanks, a joke or a request: a fixed reply
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +94,10 @@ class Match:
     tokens: tuple[Token, ...] = ()
     item: int | None = None
     suggestions: tuple[Entry, ...] = ()  # "did you mean", only when not answering
+    confidence: float = 0.0  # probability that the top candidate is right (0-1)
+    smalltalk: smalltalk.Kind | None = None
+    out_of_range: int | None = None  # "recommendation 9" when there are seven
+    features: tuple[float, ...] = ()
 
     @property
     def best(self) -> Candidate | None:
@@ -107,6 +124,19 @@ class Confusion:
 
 
 @dataclass(frozen=True, slots=True)
+class _Reading:
+    """One way of reading the question (the whole message, or one clause of it)."""
+
+    tokens: list[Token]
+    candidates: list[Candidate]
+    exact: bool
+
+    @property
+    def top(self) -> float:
+        return self.candidates[0].score if self.candidates else 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class _Phrasing:
     entry: int
     text: str
@@ -117,9 +147,15 @@ class _Phrasing:
 class Matcher:
     """An immutable index over one version of the knowledge."""
 
-    def __init__(self, knowledge: Knowledge, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
+    def __init__(
+        self,
+        knowledge: Knowledge,
+        thresholds: Thresholds = DEFAULT_THRESHOLDS,
+        model: DecisionModel | None = None,
+    ) -> None:
         self.knowledge = knowledge
         self.thresholds = thresholds
+        self.model = model
         self._norm = Normaliser(knowledge.synonyms)
         entries = knowledge.entries
         surfaces: dict[str, str] = {}
@@ -150,6 +186,11 @@ class Matcher:
                 for t in tokens:
                     index = self._stop_postings if self._norm.is_stopword(t) else self._postings
                     index.setdefault(t, []).append(k)
+        self._df = df
+        self._index = {entry.id: i for i, entry in enumerate(entries)}
+        self._synonym_tokens = frozenset(
+            token for canonical in knowledge.synonyms for token in self._norm.tokens(canonical)
+        )
         self._vocab: dict[tuple[str, int], list[str]] = {}
         for t in sorted(self._postings):
             if len(t) >= 3 and not t.isdigit():
@@ -188,19 +229,99 @@ class Matcher:
     # --- scoring -----------------------------------------------------------------------
 
     def _match(self, question: str, *, strict: bool, exclude: int | None) -> Match:
-        cleaned = clean(question[:MAX_QUESTION_CHARS])
-        tokens = self._read(cleaned)
-        item = item_number(cleaned, self.knowledge.action_count)
-        candidates = self._exact_hit(tokens, exclude) or self._score(tokens, exclude)
+        text = question[:MAX_QUESTION_CHARS]
+        cleaned = clean(text)
+        kind = smalltalk.classify(cleaned) if exclude is None else None
+        if kind is not None:
+            return Match(question, Status.SMALLTALK, (), cleaned, confidence=1.0, smalltalk=kind)
+        whole = self._reading(cleaned, exclude)
+        clause = self._best_clause(text, exclude)
+        use = clause if clause is not None and clause.top > whole.top else whole
+        count = self.knowledge.action_count
+        item = item_number(cleaned, count)
+        candidates = use.candidates
         if item is not None:
             candidates = self._promote_item(candidates, item)
-        status = self._decide(candidates, strict)
+        features = self._features(use, whole, candidates, item is not None, len(cleaned.split()))
+        status, confidence = self._decide(candidates, strict, features)
         suggestions: tuple[Entry, ...] = ()
         if status is not Status.ANSWER:
             floor = self.thresholds.suggest
             suggestions = tuple(c.entry for c in candidates[:3] if c.score >= floor)
+        requested = requested_item(cleaned, count) if item is None and count else None
         return Match(
-            question, status, tuple(candidates[:10]), cleaned, tuple(tokens), item, suggestions
+            question,
+            status,
+            tuple(candidates[:10]),
+            cleaned,
+            tuple(use.tokens),
+            item,
+            suggestions,
+            confidence=confidence,
+            out_of_range=requested if requested is not None and requested > count else None,
+            features=features,
+        )
+
+    def _reading(self, cleaned: str, exclude: int | None) -> _Reading:
+        tokens = self._read(cleaned)
+        exact = self._exact_hit(tokens, exclude)
+        return _Reading(tokens, exact or self._score(tokens, exclude), bool(exact))
+
+    def _best_clause(self, text: str, exclude: int | None) -> _Reading | None:
+        """The part of a long message that is the question: the best-scoring clause."""
+        parts = [p for p in _CLAUSE_BREAK.split(text) if p and len(p.split()) >= 2]
+        if len(parts) < 2 or len(text.split()) < 8:
+            return None
+        readings = [self._reading(clean(p), exclude) for p in parts[-MAX_CLAUSES:]]
+        return max(readings, key=lambda r: r.top)
+
+    def _features(
+        self,
+        use: _Reading,
+        whole: _Reading,
+        ranked: list[Candidate],
+        by_item: bool,
+        words: int,
+    ) -> tuple[float, ...]:
+        """What the decision model weighs; see bot.core.decision.FEATURES for each."""
+        top = ranked[0] if ranked else None
+        second = ranked[1].score if len(ranked) > 1 else 0.0
+        tokens = use.tokens
+        total = sum(t.weight for t in tokens) or 1.0
+        known = [t for t in tokens if t.known_as is not None]
+        content = [t for t in tokens if t.weight > STOP_WEIGHT]
+        explained = rare = synonym = 0.0
+        related = 0.0
+        if top is not None:
+            i = self._index[top.entry.id]
+            bag = self._bags[i]
+            hits = [t for t in known if (t.known_as or "") in bag]
+            explained = sum(t.weight * t.similarity for t in hits) / total
+            content_hits = [t for t in hits if t.weight > STOP_WEIGHT]
+            rare = max((1.0 / self._df[t.known_as or ""] for t in content_hits), default=0.0)
+            synonym = float(any(t.known_as in self._synonym_tokens for t in hits))
+            if len(ranked) > 1:
+                other = ranked[1].entry
+                related = float(other.id in top.entry.related or top.entry.id in other.related)
+        typo = sum(t.weight for t in known if t.known_as != t.word) / total
+        score = top.score / 100 if top else 0.0
+        return (
+            score,
+            score - second / 100,
+            second / 100,
+            math.log1p(len(content)),
+            sum(t.weight for t in known) / total,
+            explained,
+            rare,
+            float(rare == 1.0),
+            float(use.exact),
+            float(by_item),
+            synonym,
+            use.top / 100,
+            (use.top - whole.top) / 100,
+            typo,
+            math.log1p(words),
+            related,
         )
 
     def _exact_hit(self, tokens: list[Token], exclude: int | None) -> list[Candidate]:
@@ -320,7 +441,25 @@ class Matcher:
         rest = [c for c in ranked if c.entry.id != entry.id]
         return [Candidate(entry, score, phrasing), *rest]
 
-    def _decide(self, ranked: list[Candidate], strict: bool) -> Status:
+    def _decide(
+        self, ranked: list[Candidate], strict: bool, features: tuple[float, ...]
+    ) -> tuple[Status, float]:
+        """The model's probability decides; without a model, the old score thresholds."""
+        if not ranked:
+            return Status.DECLINE, 0.0
+        if self.model is None:
+            status = self.decide_by_score(ranked, strict)
+            return status, ranked[0].score / 100
+        p = self.model.probability(features)
+        cut = self.model.cutoffs
+        if p >= (cut.strict if strict else cut.answer):
+            return Status.ANSWER, p
+        if p >= cut.suggest and ranked[0].score >= self.thresholds.suggest:
+            return Status.UNSURE, p
+        return Status.DECLINE, p
+
+    def decide_by_score(self, ranked: list[Candidate], strict: bool) -> Status:
+        """The hand-set rule the model replaced, kept as the benchmarks' baseline."""
         th = self.thresholds
         if not ranked:
             return Status.DECLINE

@@ -145,9 +145,7 @@ _ORDINAL_THEN_NOUN = re.compile(
 )
 # "number 4 on the list", "#4"
 _ONLY_NUMBER = re.compile(rf"^(?:number\s+)?({_NUMBER_WORD})$")  # the whole question: "5", "#5"
-_BARE_NUMBER = re.compile(
-    rf"(?:^|\s)(?:number\s+({_NUMBER_WORD})|no\s+(\d{{1,2}}))\b(?!\s+of\b)"
-)
+_BARE_NUMBER = re.compile(rf"(?:^|\s)(?:number\s+({_NUMBER_WORD})|no\s+(\d{{1,2}}))\b(?!\s+of\b)")
 
 
 def clean(text: str) -> str:

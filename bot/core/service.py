@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+from bot.core.decision import DecisionModel
 from bot.core.knowledge import Knowledge, KnowledgeError, Problem
 from bot.core.matching import DEFAULT_THRESHOLDS, Match, Matcher, Thresholds
 from bot.errors import StoreError
@@ -63,9 +64,15 @@ class ReloadOutcome:
 class KnowledgeService(Generic[SourceT]):
     """The knowledge being served, swapped only for a version that validates."""
 
-    def __init__(self, store: SourceT, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
+    def __init__(
+        self,
+        store: SourceT,
+        thresholds: Thresholds = DEFAULT_THRESHOLDS,
+        model: DecisionModel | None = None,
+    ) -> None:
         self.store = store
         self.thresholds = thresholds
+        self.model = model
         self._snapshot: Snapshot | None = None
         self._rejected_signature: Any = None
         self._lock = threading.Lock()
@@ -118,4 +125,6 @@ class KnowledgeService(Generic[SourceT]):
     def _build(self, signature: Any = None) -> Snapshot:
         signature = self.store.signature() if signature is None else signature
         knowledge = self.store.knowledge()
-        return Snapshot(knowledge, Matcher(knowledge, self.thresholds), signature, time.time())
+        return Snapshot(
+            knowledge, Matcher(knowledge, self.thresholds, self.model), signature, time.time()
+        )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.decision import model_beside
 from bot.core.evaluation import evaluate, format_report, load_labelled
 from bot.core.knowledge import load
 from bot.core.matching import Matcher
@@ -17,7 +18,7 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 @pytest.fixture(scope="module")
 def matcher() -> Matcher:
     knowledge, _ = load(SHIPPED_KNOWLEDGE)
-    return Matcher(knowledge)
+    return Matcher(knowledge, model=model_beside(SHIPPED_KNOWLEDGE))
 
 
 def test_dev_set_is_big_enough_and_labelled_with_real_ids(matcher: Matcher) -> None:
@@ -37,8 +38,8 @@ def test_dev_set_accuracy_and_declines(matcher: Matcher) -> None:
 def test_held_out_set_stays_close(matcher: Matcher) -> None:
     """Never tuned on: a guard that dev-set gains generalise (a looser bar on purpose)."""
     report = evaluate(matcher, load_labelled(DATA / "holdout_set.yaml"))
-    assert report.accuracy >= 0.80, format_report(report)
-    assert report.decline_rate >= 0.85, format_report(report)
+    assert report.accuracy >= 0.85, format_report(report)
+    assert report.decline_rate >= 0.93, format_report(report)
 
 
 def test_readme_question_is_answered_with_the_recommendations(matcher: Matcher) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from bot.core.surface import LITERAL_COMMAND, PLACEHOLDER, PLACEHOLDERS
 from bot.core.text import fold
 from bot.errors import BotError
 
@@ -396,6 +397,8 @@ class _Checker:
                 bad(str(key), "unknown field (a typo?)", warning=True)
         question = self.text(item, "question", self.limits.max_question, bad)
         answer = self.text(item, "answer", self.limits.max_answer, bad)
+        if answer is not None:
+            self.placeholders(answer, bad)
         alternates = self.alternates(item.get("alternates"), bad)
         sources = self.sources(item.get("sources"), bad)
         passage = self.passages(item.get("passage"), bad)
@@ -458,6 +461,20 @@ class _Checker:
             else:
                 out.append(v.strip())
         return tuple(out)
+
+    def placeholders(self, answer: str, bad: Any) -> None:
+        """Commands are named through placeholders, so each surface shows its own."""
+        literal = LITERAL_COMMAND.search(answer)
+        if literal:
+            bad(
+                "answer",
+                f"names the command {literal.group(0)!r}; write a placeholder "
+                f"such as {{recommendation}} so each surface shows its own command",
+            )
+        for name in PLACEHOLDER.findall(answer):
+            if name not in PLACEHOLDERS:
+                known = ", ".join(f"{{{n}}}" for n in sorted(PLACEHOLDERS))
+                bad("answer", f"unknown placeholder {{{name}}} (known: {known})")
 
     def passages(self, value: Any, bad: Any) -> tuple[Passage, ...]:
         """Plain text (from the brief) or ``{text, source}`` mappings naming the page read."""

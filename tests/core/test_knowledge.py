@@ -217,3 +217,25 @@ def test_a_bad_passage_source_is_named(tiny_doc, write_knowledge, item, message)
     (problem,) = problems_of(write_knowledge(tiny_doc))
     assert (problem.entry, problem.field) == ("signatories", "passage")
     assert message in problem.message
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ("Use `/recommendation` for one action.", "names the command '/recommendation'"),
+        ('Run eln-bot ask "x" to try it.', "names the command 'eln-bot a'"),
+        ("Use {recomendation} for one action.", "unknown placeholder {recomendation}"),
+    ],
+)
+def test_answers_name_commands_only_through_placeholders(
+    tiny_doc, write_knowledge, answer: str, message: str
+) -> None:
+    tiny_doc["entries"][0]["answer"] = answer
+    (problem,) = problems_of(write_knowledge(tiny_doc))
+    assert problem.field == "answer" and message in problem.message
+
+
+def test_a_url_path_is_not_a_command(tiny_doc, write_knowledge) -> None:
+    tiny_doc["entries"][0]["answer"] = "Read https://example.org/sources and use {sources}."
+    knowledge, _ = load(write_knowledge(tiny_doc))
+    assert "{sources}" in knowledge.get("signatories").answer

@@ -31,6 +31,7 @@ STOP_WEIGHT = 0.15
 ITEM_SCORE = 92.0  # confidence for an explicit "recommendation 4"
 MAX_QUESTION_CHARS = 2_000  # matching work stays bounded whatever is pasted in
 MAX_CLAUSES = 6
+SIBLING_GAP = 15.0  # a linked runner-up this close is offered beside the answer
 # Where the question in a long message starts or ends: sentences, and the turns people
 # take before getting to the point ("... anyway, what did they want?").
 _CLAUSE_BREAK = re.compile(
@@ -112,6 +113,16 @@ class Match:
     def score(self) -> float:
         return self.candidates[0].score if self.candidates else 0.0
 
+    @property
+    def sibling(self) -> Entry | None:
+        """A close runner-up linked to the answer (a treaty beside the recommendation about
+        it, a section beside its report): offered as a button next to the answer."""
+        if self.entry is None or len(self.candidates) < 2:
+            return None
+        top, second = self.candidates[0], self.candidates[1]
+        linked = second.entry.id in top.entry.related or top.entry.id in second.entry.related
+        return second.entry if linked and top.score - second.score <= SIBLING_GAP else None
+
 
 @dataclass(frozen=True, slots=True)
 class Confusion:
@@ -121,6 +132,20 @@ class Confusion:
     phrasing: str
     landed_on: str
     score: float
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Sibling:
+    """Two entries and how many of each one's phrasings land on the other."""
+
+    first: str
+    second: str
+    first_to_second: int
+    second_to_first: int
+
+    @property
+    def mutual(self) -> bool:
+        return bool(self.first_to_second and self.second_to_first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +250,19 @@ class Matcher:
             if result.entry is not None and result.entry.id != own:
                 found.append(Confusion(own, p.text, result.entry.id, result.score))
         return found
+
+    def sibling_pairs(self, confusions: Iterable[Confusion] | None = None) -> list[Sibling]:
+        """Pairs of entries that take each other's phrasings: siblings whose wording needs
+        sharpening, or a general entry whose phrasings belong to a specific one."""
+        counts: Counter[tuple[str, str]] = Counter()
+        for c in self.confusable() if confusions is None else confusions:
+            counts[(c.entry_id, c.landed_on)] += 1
+        pairs: dict[tuple[str, str], Sibling] = {}
+        for a, b in counts:
+            key = (min(a, b), max(a, b))
+            if key not in pairs:
+                pairs[key] = Sibling(key[0], key[1], counts[key], counts[(key[1], key[0])])
+        return sorted(pairs.values(), key=lambda s: (-(s.first_to_second + s.second_to_first), s))
 
     # --- scoring -----------------------------------------------------------------------
 

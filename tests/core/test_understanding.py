@@ -85,3 +85,15 @@ def test_confidence_is_a_probability(matcher: Matcher) -> None:
     vague = matcher.match("what about the thing with the stuff")
     assert 0.0 <= vague.confidence < sure.confidence <= 1.0
     assert sure.status is Status.ANSWER
+
+
+def test_a_close_linked_sibling_is_offered_beside_the_answer(matcher: Matcher) -> None:
+    result = matcher.match("what did they say about the open skies treaty?")
+    assert result.entry is not None
+    pair = {result.entry.id, result.sibling.id if result.sibling else ""}
+    assert pair == {"action-open-skies", "open-skies-treaty"}
+
+
+def test_check_reports_entries_that_take_each_others_phrasings(matcher: Matcher) -> None:
+    pairs = {(s.first, s.second) for s in matcher.sibling_pairs()}
+    assert ("action-open-skies", "open-skies-treaty") in pairs

@@ -15,7 +15,14 @@ from typing import Any
 
 import yaml
 
-from bot.core.decision import Sample, expected_calibration_error, reliability
+from bot.core.decision import (
+    DecisionModel,
+    Sample,
+    calibrate,
+    expected_calibration_error,
+    reliability,
+)
+from bot.core.knowledge import Knowledge
 from bot.core.matching import Match, Matcher, Status
 from bot.core.smalltalk import Kind
 from bot.errors import BotError
@@ -159,6 +166,16 @@ def samples(matcher: Matcher, labelled: Labelled) -> list[Sample]:
         right = result.candidates[0].entry.id in ids
         out.append(Sample(result.features, right, bool(ids)))
     return out
+
+
+def fit_model(knowledge: Knowledge, sets: Iterable[Labelled]) -> DecisionModel:
+    """Refit the decision model for this knowledge from labelled questions: what
+    ``eln-bot calibrate`` does for an operator's own knowledge and questions."""
+    matcher = Matcher(knowledge)  # features do not depend on a model
+    found = [s for labelled in sets for s in samples(matcher, labelled)]
+    if len(found) < 50:
+        raise BotError(f"only {len(found)} labelled questions; fitting needs at least 50")
+    return calibrate(found)
 
 
 def format_report(report: Report, *, show_misses: bool = True) -> str:

@@ -272,15 +272,17 @@ class Matcher:
         kind = smalltalk.classify(cleaned) if exclude is None else None
         if kind is not None:
             return Match(question, Status.SMALLTALK, (), cleaned, confidence=1.0, smalltalk=kind)
-        whole = self._reading(cleaned, exclude)
-        clause = self._best_clause(text, exclude)
-        use = clause if clause is not None and clause.top > whole.top else whole
+        # The whole message ranks (measured: ranking by the best clause loses more than it
+        # gains); the best clause's own score tells the decision how sure to be.
+        use = self._reading(cleaned, exclude)
         count = self.knowledge.action_count
         item = item_number(cleaned, count)
         candidates = use.candidates
         if item is not None:
             candidates = self._promote_item(candidates, item)
-        features = self._features(use, whole, candidates, item is not None, len(cleaned.split()))
+        top_id = candidates[0].entry.id if candidates else None
+        clause = max(self._clause_score(text, exclude, top_id), use.top)
+        features = self._features(use, clause, candidates, item is not None, len(cleaned.split()))
         status, confidence = self._decide(candidates, strict, features)
         suggestions: tuple[Entry, ...] = ()
         if status is not Status.ANSWER:
@@ -305,18 +307,29 @@ class Matcher:
         exact = self._exact_hit(tokens, exclude)
         return _Reading(tokens, exact or self._score(tokens, exclude), bool(exact))
 
-    def _best_clause(self, text: str, exclude: int | None) -> _Reading | None:
-        """The part of a long message that is the question: the best-scoring clause."""
+    def _clause_score(self, text: str, exclude: int | None, entry_id: str | None) -> float:
+        """The best score any one clause of a long message gives ``entry_id``: a question
+        buried in chatter ("... anyway, what did they say about missiles?") scores high."""
         parts = [p for p in _CLAUSE_BREAK.split(text) if p and len(p.split()) >= 2]
-        if len(parts) < 2 or len(text.split()) < 8:
-            return None
-        readings = [self._reading(clean(p), exclude) for p in parts[-MAX_CLAUSES:]]
-        return max(readings, key=lambda r: r.top)
+        if entry_id is None or len(parts) < 2 or len(text.split()) < 8:
+            return 0.0
+        scores = [
+            next(
+                (
+                    c.score
+                    for c in self._reading(clean(p), exclude).candidates
+                    if c.entry.id == entry_id
+                ),
+                0.0,
+            )
+            for p in parts[-MAX_CLAUSES:]
+        ]
+        return max(scores)
 
     def _features(
         self,
         use: _Reading,
-        whole: _Reading,
+        clause: float,
         ranked: list[Candidate],
         by_item: bool,
         words: int,
@@ -355,8 +368,8 @@ class Matcher:
             float(use.exact),
             float(by_item),
             synonym,
-            use.top / 100,
-            (use.top - whole.top) / 100,
+            clause / 100,
+            (clause - use.top) / 100,
             typo,
             math.log1p(words),
             related,

@@ -202,7 +202,7 @@ async def _outcome(
         )
         if not (runner.done() or stopper.done() or connected.done()):
             log.error(
-                "cannot reach Discord at %s within %.0f s; giving up (check the network, a "
+                "cannot reach Discord at %s within %g s; giving up (check the network, a "
                 "firewall or proxy, and DISCORD_API_BASE)",
                 _host(bot),
                 connect_within,

@@ -41,7 +41,8 @@ class AskCog(commands.Cog, name="Ask"):
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
 
-    def answer(self, found: Match | Entry, source: Source, *, unprompted: bool = False) -> Reply:
+    def reply(self, found: Match | Entry, source: Source, *, unprompted: bool = False) -> Reply:
+        """The one reply for what was found; unprompted replies can be dismissed."""
         return answer(self.bot, found, source, dismissable=unprompted)
 
     def rate_limited(self, user_id: int, channel_id: int | None) -> float:
@@ -89,7 +90,7 @@ class AskCog(commands.Cog, name="Ask"):
             and self.quiet.hit((message.author.id, message.channel.id))
         ):
             return None
-        return self.answer(match, message, unprompted=unprompted)
+        return self.reply(match, message, unprompted=unprompted)
 
     def _slow_down_once(self, user_id: int, wait: float) -> Reply | None:
         if self.quiet.hit(("slow", user_id)):
@@ -141,9 +142,9 @@ class AskCog(commands.Cog, name="Ask"):
         # A suggestion picked from autocomplete carries the entry id.
         picked = self.bot.service.snapshot.knowledge.get(question.strip())
         if picked is not None:
-            reply = self.answer(picked, interaction)
+            reply = self.reply(picked, interaction)
         else:
-            reply = too_long(question, self.bot.settings.max_question) or self.answer(
+            reply = too_long(question, self.bot.settings.max_question) or self.reply(
                 self.bot.service.match(question), interaction
             )
         await interaction.response.send_message(
@@ -183,7 +184,7 @@ class AskCog(commands.Cog, name="Ask"):
         if entry is None:
             await send_private(interaction, f"I have no action {number} in my knowledge.")
             return
-        await interaction.response.send_message(**self.answer(entry, interaction).kwargs())
+        await interaction.response.send_message(**self.reply(entry, interaction).kwargs())
 
     async def ask_menu(self, interaction: Interaction, message: discord.Message) -> None:
         """Message menu "Ask the bot": answer the selected message."""
@@ -191,7 +192,7 @@ class AskCog(commands.Cog, name="Ask"):
         if not text.strip():
             await send_private(interaction, "That message has no text I can answer.")
             return
-        reply = too_long(text, self.bot.settings.max_question) or self.answer(
+        reply = too_long(text, self.bot.settings.max_question) or self.reply(
             self.bot.service.match(text), interaction
         )
         await interaction.response.send_message(ephemeral=reply.private, **reply.kwargs())

@@ -14,6 +14,7 @@ import discord
 
 from bot.core.knowledge import Entry, Knowledge
 from bot.core.matching import Match
+from bot.core.service import ReloadOutcome
 
 CONTENT_MAX = 2_000
 TITLE_MAX = 256
@@ -171,6 +172,18 @@ def help_embed(answer_channels: bool) -> discord.Embed:
         colour=COLOUR_INFO,
     )
     return embed
+
+
+def reload_summary(outcome: ReloadOutcome, entries: int) -> str:
+    """The audit line for a reload: how many entries are served now, or why a file was
+    rejected (its first ten errors) while the last good version stays."""
+    if outcome.swapped:
+        return f"🔄 Knowledge reloaded from disk: {entries} entries now served."
+    lines = [str(p) for p in outcome.problems if p.severity == "error"][:10]
+    detail = "\n".join(f"• {line}" for line in lines) or outcome.message
+    return (
+        "⚠️ A changed knowledge file was rejected; still serving the last good version.\n" + detail
+    )
 
 
 def label(text: str) -> str:

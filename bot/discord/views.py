@@ -1,52 +1,81 @@
-"""Buttons on the bot's answers. They are DynamicItems, so they keep working after a restart.
+"""Answers as Discord messages: the one reply function, and the buttons on answers.
 
-Each custom_id carries what the click needs (entry id, who asked), so no state is kept
-between the answer and the click.
+``reply_for`` turns what was found (a match, or an entry someone picked) into the reply
+every surface sends: mentions, DMs, answer channels, /ask, /recommendation, the message
+menu, these buttons and the topic browser. ``answer`` is the same plus the usage record,
+and is what the surfaces call.
+
+The buttons are DynamicItems, so they keep working after a restart: each custom_id carries
+what the click needs (entry id, who asked), and no state is kept between answer and click.
+They live here with ``reply_for`` because each needs the other: an answer carries buttons,
+and clicking one answers.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Self
 
 import discord
 
-from bot.core.knowledge import Entry
-from bot.core.matching import Match
+from bot.core.knowledge import Entry, Knowledge
+from bot.core.matching import Match, Status
 from bot.discord import render
-
-if TYPE_CHECKING:
-    from bot.discord.bot import QABot
+from bot.discord.client import QABot, bot_of
+from bot.discord.recording import Source
+from bot.discord.replies import NO_PINGS, AnyInteraction, Reply, send_private
 
 log = logging.getLogger(__name__)
-NO_PINGS = discord.AllowedMentions.none()
 GONE_TEXT = "That entry is no longer in my knowledge. Try `/ask` again."
+ButtonItem = discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]]
 
 
-def _bot(interaction: discord.Interaction[Any]) -> QABot:
-    return interaction.client  # type: ignore[return-value]
+# --- the one reply function ---------------------------------------------------------------
 
 
-class _Rebuilt:
-    """discord.py rebuilds a clicked button from its custom_id; each class says how."""
+def reply_for(
+    found: Match | Entry, asker: int, knowledge: Knowledge, *, dismissable: bool = False
+) -> Reply:
+    """The reply for a match or a picked entry, the same on every surface.
 
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Button[Any],
-        match: re.Match[str],
-        /,
-    ) -> Any:
-        return cls.from_match(match, item)  # type: ignore[attr-defined]
+    An answer is an embed with its buttons (with the matcher's confidence when it was
+    matched); an unsure match offers its suggestions as buttons; anything else is the
+    polite decline, meant for the asker only. ``dismissable`` adds a Dismiss button, for
+    replies nobody asked for directly (answer channels).
+    """
+    if isinstance(found, Entry):
+        return _answer(found, None, asker, knowledge, dismissable)
+    if found.entry is not None:
+        return _answer(found.entry, found.score, asker, knowledge, dismissable)
+    if found.suggestions:
+        return Reply(
+            embed=render.unsure_embed(found),
+            view=suggestion_view(found, asker, dismissable=dismissable),
+        )
+    return Reply(content=render.DECLINE_TEXT, private=found.status is Status.DECLINE)
 
 
-class AnswerButton(
-    _Rebuilt,
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"eln:a:(?P<entry>[a-z0-9-]{1,64}):(?P<asker>\d{1,20})",
-):
+def answer(bot: QABot, found: Match | Entry, source: Source, *, dismissable: bool = False) -> Reply:
+    """``reply_for`` for whoever is behind ``source``, recorded for the moderators' stats."""
+    bot.recorder.record(found, source)
+    asker = source.user.id if isinstance(source, discord.Interaction) else source.author.id
+    return reply_for(found, asker, bot.service.snapshot.knowledge, dismissable=dismissable)
+
+
+def _answer(
+    entry: Entry, score: float | None, asker: int, knowledge: Knowledge, dismissable: bool
+) -> Reply:
+    return Reply(
+        embed=render.answer_embed(entry, score),
+        view=answer_view(entry, asker, knowledge, dismissable=dismissable),
+    )
+
+
+# --- the buttons ----------------------------------------------------------------------------
+
+
+class AnswerButton(ButtonItem, template=r"eln:a:(?P<entry>[a-z0-9-]{1,64}):(?P<asker>\d{1,20})"):
     """Show an entry's answer: "did you mean" choices and related questions."""
 
     def __init__(
@@ -64,48 +93,42 @@ class AnswerButton(
         )
 
     @classmethod
-    def of(cls, entry: Entry, asker: int, *, primary: bool = False, row: int = 0) -> AnswerButton:
+    def of(cls, entry: Entry, asker: int, *, primary: bool = False, row: int = 0) -> Self:
         return cls(entry.id, entry.question, asker, primary=primary, row=row)
 
     @classmethod
-    def from_match(cls, match: re.Match[str], item: discord.ui.Button[Any]) -> AnswerButton:
-        return cls(
-            match["entry"], item.label or match["entry"], int(match["asker"]), row=item.row or 0
-        )
+    async def from_custom_id(
+        cls,
+        interaction: AnyInteraction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
+        label = getattr(item, "label", None) or match["entry"]
+        return cls(match["entry"], label, int(match["asker"]), row=item.row or 0)
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        bot = _bot(interaction)
+    async def callback(self, interaction: AnyInteraction) -> None:
+        bot = bot_of(interaction)
         entry = bot.service.snapshot.knowledge.get(self.entry_id)
         if entry is None:
-            await interaction.response.send_message(GONE_TEXT, ephemeral=True)
+            await send_private(interaction, GONE_TEXT)
             return
-        bot.record_answer(entry, interaction)
-        embed = render.answer_embed(entry)
         message = interaction.message
+        # The asker's own "did you mean" is replaced in place, keeping its Dismiss button.
         in_place = (
-            message is not None
-            and _is_suggestion_message(message)
-            and interaction.user.id == self.asker
+            message is not None and _is_suggestion(message) and interaction.user.id == self.asker
         )
-        # Replacing an unprompted "did you mean" keeps its Dismiss button.
-        view = answer_view(
-            entry, interaction.user.id, bot, dismissable=in_place and _has_dismiss(message)
-        )
+        dismissable = in_place and message is not None and _has_dismiss(message)
+        reply = answer(bot, entry, interaction, dismissable=dismissable)
         if in_place:
             await interaction.response.edit_message(
-                content=None, embed=embed, view=view, allowed_mentions=NO_PINGS
+                content=None, embed=reply.embed, view=reply.view, allowed_mentions=NO_PINGS
             )
         else:
-            await interaction.response.send_message(
-                embed=embed, view=view, ephemeral=True, allowed_mentions=NO_PINGS
-            )
+            await interaction.response.send_message(ephemeral=True, **reply.kwargs())
 
 
-class SourceButton(
-    _Rebuilt,
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"eln:s:(?P<entry>[a-z0-9-]{1,64})",
-):
+class SourceButton(ButtonItem, template=r"eln:s:(?P<entry>[a-z0-9-]{1,64})"):
     """Quote the passage of the source document an answer rests on."""
 
     def __init__(self, entry_id: str, row: int = 1) -> None:
@@ -121,24 +144,26 @@ class SourceButton(
         )
 
     @classmethod
-    def from_match(cls, match: re.Match[str], item: discord.ui.Button[Any]) -> SourceButton:
+    async def from_custom_id(
+        cls,
+        interaction: AnyInteraction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
         return cls(match["entry"], row=item.row or 1)
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        entry = _bot(interaction).service.snapshot.knowledge.get(self.entry_id)
+    async def callback(self, interaction: AnyInteraction) -> None:
+        entry = bot_of(interaction).service.snapshot.knowledge.get(self.entry_id)
         if entry is None:
-            await interaction.response.send_message(GONE_TEXT, ephemeral=True)
+            await send_private(interaction, GONE_TEXT)
             return
         await interaction.response.send_message(
             embed=render.passage_embed(entry), ephemeral=True, allowed_mentions=NO_PINGS
         )
 
 
-class VoteButton(
-    _Rebuilt,
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"eln:v:(?P<entry>[a-z0-9-]{1,64}):(?P<vote>[01])",
-):
+class VoteButton(ButtonItem, template=r"eln:v:(?P<entry>[a-z0-9-]{1,64}):(?P<vote>[01])"):
     """Helpful / not helpful feedback on an answer."""
 
     def __init__(self, entry_id: str, helpful: bool, row: int = 1) -> None:
@@ -154,22 +179,26 @@ class VoteButton(
         )
 
     @classmethod
-    def from_match(cls, match: re.Match[str], item: discord.ui.Button[Any]) -> VoteButton:
+    async def from_custom_id(
+        cls,
+        interaction: AnyInteraction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
         return cls(match["entry"], match["vote"] == "1", row=item.row or 1)
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _bot(interaction).record_feedback(self.entry_id, self.helpful, interaction)
+    async def callback(self, interaction: AnyInteraction) -> None:
+        await bot_of(interaction).recorder.feedback(self.entry_id, self.helpful, interaction)
         text = (
             "Thanks, glad it helped!"
             if self.helpful
-            else ("Thanks for telling us. The moderators review answers people found unhelpful.")
+            else "Thanks for telling us. The moderators review answers people found unhelpful."
         )
-        await interaction.response.send_message(text, ephemeral=True)
+        await send_private(interaction, text)
 
 
-class DismissButton(
-    _Rebuilt, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"eln:d:(?P<asker>\d{1,20})"
-):
+class DismissButton(ButtonItem, template=r"eln:d:(?P<asker>\d{1,20})"):
     """Lets the asker (or anyone who can manage messages) remove an unprompted reply."""
 
     def __init__(self, asker: int, row: int = 1) -> None:
@@ -184,15 +213,18 @@ class DismissButton(
         )
 
     @classmethod
-    def from_match(cls, match: re.Match[str], item: discord.ui.Button[Any]) -> DismissButton:
+    async def from_custom_id(
+        cls,
+        interaction: AnyInteraction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
         return cls(int(match["asker"]), row=item.row or 1)
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        perms = getattr(interaction.permissions, "manage_messages", False)
-        if interaction.user.id != self.asker and not perms:
-            await interaction.response.send_message(
-                "Only the person who asked can dismiss this.", ephemeral=True
-            )
+    async def callback(self, interaction: AnyInteraction) -> None:
+        if interaction.user.id != self.asker and not interaction.permissions.manage_messages:
+            await send_private(interaction, "Only the person who asked can dismiss this.")
             return
         await interaction.response.defer()
         try:
@@ -201,28 +233,30 @@ class DismissButton(
             log.warning("could not delete dismissed reply in channel %s", interaction.channel_id)
 
 
+#: Registered once on the bot; they route clicks on any message by custom_id.
 DYNAMIC_ITEMS = (AnswerButton, SourceButton, VoteButton, DismissButton)
 
 
-def _is_suggestion_message(message: discord.Message) -> bool:
+def _is_suggestion(message: discord.Message) -> bool:
     return any(e.title == render.UNSURE_TITLE for e in message.embeds)
 
 
-def _has_dismiss(message: discord.Message | None) -> bool:
-    rows = message.components if message is not None else []
+def _has_dismiss(message: discord.Message) -> bool:
     return any(
         str(getattr(child, "custom_id", "")).startswith("eln:d:")
-        for row in rows
+        for row in message.components
         for child in getattr(row, "children", ())
     )
 
 
+# --- the views they sit in ------------------------------------------------------------------
+
+
 def answer_view(
-    entry: Entry, asker: int, bot: QABot, *, dismissable: bool = False
+    entry: Entry, asker: int, knowledge: Knowledge, *, dismissable: bool = False
 ) -> discord.ui.View:
     """Related questions on the first row; source, feedback and dismiss on the second."""
     view = discord.ui.View(timeout=None)
-    knowledge = bot.service.snapshot.knowledge
     related = [e for rid in entry.related if (e := knowledge.get(rid)) is not None]
     for rel in related[:4]:
         view.add_item(AnswerButton.of(rel, asker, row=0))
@@ -235,6 +269,7 @@ def answer_view(
 
 
 def suggestion_view(match: Match, asker: int, *, dismissable: bool = False) -> discord.ui.View:
+    """One button per suggestion, the likeliest first and highlighted."""
     view = discord.ui.View(timeout=None)
     for i, entry in enumerate(match.suggestions):
         view.add_item(AnswerButton.of(entry, asker, primary=i == 0, row=0))

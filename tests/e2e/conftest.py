@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # the bot is imported lazily: the stand-in's own tests must n
     from bot.config import Settings
     from bot.core.matching import Thresholds
     from bot.core.service import KnowledgeService
-    from bot.discord.bot import QABot, ShardedQABot
+    from bot.discord.client import QABot
     from bot.storage.usage import Insights
 
 # Short enough that heartbeats and ACKs happen inside a test, long enough not to spam.
@@ -154,7 +154,7 @@ class QA:
     """A running production bot and the stand-in it talks to, with asking helpers."""
 
     standin: StandIn
-    bot: QABot | ShardedQABot
+    bot: QABot
     settings: Settings
 
     @property

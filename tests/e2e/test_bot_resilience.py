@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.discord.bot import ShardedQABot
+from bot.discord.client import QABot
 
 from .conftest import MESSAGES, QA, qa_settings, run_qa_bot
 from .standin import StandIn
@@ -92,7 +92,7 @@ async def test_two_shards_each_answer_their_guilds(standin: StandIn, tmp_path: P
     guilds = [world.add_guild(f"Shard {n} Guild", shard=(n, 2)) for n in (0, 1)]
     settings = qa_settings(standin, tmp_path / "data", shard_count=2)
     async with run_qa_bot(standin, settings) as qa:
-        assert isinstance(qa.bot, ShardedQABot) and qa.bot.shard_count == 2
+        assert isinstance(qa.bot, QABot) and qa.bot.shard_count == 2
         sessions = await standin.wait_for_sessions(2)
         assert sorted(s.identify["shard"] for s in sessions) == [[0, 2], [1, 2]]
         for n, guild in enumerate(guilds):

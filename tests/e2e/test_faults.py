@@ -273,9 +273,9 @@ async def test_gateway_fault_reconnects_and_health_follows(
 
     def snapshot(event: str) -> Callable[..., Awaitable[None]]:
         async def listener(*_: Any) -> None:
-            bot._write_heartbeat()
+            bot.heartbeat.write()
             healthy, reason = check_heartbeat(path, max_age=60)
-            seen.append((event, bot._gateway_state, healthy, reason))
+            seen.append((event, bot.gateway.state, healthy, reason))
 
         return listener
 
@@ -295,7 +295,7 @@ async def test_gateway_fault_reconnects_and_health_follows(
     assert all(s[:3] == ("on_disconnect", "reconnecting", False) for s in seen[:-1]), seen
     assert seen[-1][:3] == (back, "connected", True), seen
     assert bot.is_ready() and not bot.is_closed()
-    bot._write_heartbeat()
+    bot.heartbeat.write()
     healthy, reason = check_heartbeat(path, max_age=60)
     assert healthy and reason.startswith("healthy: gateway connected"), reason
 
@@ -402,7 +402,7 @@ async def test_no_moderator_edit_is_lost_under_faults(qa: QA) -> None:
 async def test_refused_message_content_intent_exits_with_code_3(
     standin: StandIn, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from bot.discord.bot import _serve, build_services, create_bot, intents_for  # noqa: PLC0415
+    from bot.discord.bot import build_services, create_bot, intents_for, serve  # noqa: PLC0415
 
     standin.privileged_intents = 0  # Message Content Intent off in the Developer Portal
     settings = qa_settings(standin, tmp_path / "data")
@@ -412,9 +412,9 @@ async def test_refused_message_content_intent_exits_with_code_3(
     caplog.set_level(logging.WARNING)
     loop = asyncio.get_running_loop()
     try:
-        code = await asyncio.wait_for(_serve(bot, settings.token or ""), 20)
+        code = await asyncio.wait_for(serve(bot, settings.token or ""), 20)
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):  # _serve installed them on this loop
+        for sig in (signal.SIGINT, signal.SIGTERM):  # serve installed them on this loop
             with contextlib.suppress(NotImplementedError):
                 loop.remove_signal_handler(sig)
     assert code == 3 and bot.is_closed()

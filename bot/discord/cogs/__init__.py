@@ -1,7 +1,15 @@
-"""The Discord layer: thin cogs that translate between interactions and the answering core."""
+"""The Discord layer's cogs: thin translators between interactions and the answering core.
 
+``COGS`` is what ``bot.discord.bot.create_bot`` hands the bot to add at start-up.
+"""
+
+from collections.abc import Callable
+
+from discord.ext import commands
+
+from bot.discord.client import QABot
 from bot.discord.cogs.ask import AskCog
 from bot.discord.cogs.browse import BrowseCog
 from bot.discord.cogs.kb import KBCog
 
-COGS = (AskCog, BrowseCog, KBCog)
+COGS: tuple[Callable[[QABot], commands.Cog], ...] = (AskCog, BrowseCog, KBCog)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -11,10 +10,9 @@ from discord.ext import commands
 
 from bot.core.knowledge import Entry, Knowledge
 from bot.discord import render
-from bot.discord.views import NO_PINGS, answer_view
-
-if TYPE_CHECKING:
-    from bot.discord.bot import QABot
+from bot.discord.client import Interaction, QABot
+from bot.discord.replies import NO_PINGS, AnyInteraction, send_private
+from bot.discord.views import answer
 
 PAGE = 25  # a select menu holds 25 options
 
@@ -30,7 +28,7 @@ class TopicView(discord.ui.View):
     def __init__(self, bot: QABot, tag: str | None = None, page: int = 0) -> None:
         super().__init__(timeout=300)
         self.bot = bot
-        bot.track(self)  # close() stops its timer
+        bot.menus.track(self)  # close() stops its timer
         knowledge = bot.service.snapshot.knowledge
         self.add_item(TagSelect(knowledge, tag))
         if tag is not None:
@@ -59,7 +57,7 @@ class TagSelect(discord.ui.Select[TopicView]):
         ]
         super().__init__(placeholder="Choose a topic…", options=options, row=0)
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+    async def callback(self, interaction: AnyInteraction) -> None:
         assert self.view is not None
         tag = self.values[0]
         entries = self.view.bot.service.snapshot.knowledge.by_tag.get(tag, ())
@@ -76,22 +74,15 @@ class QuestionSelect(discord.ui.Select[TopicView]):
         ]
         super().__init__(placeholder="Choose a question…", options=options, row=1)
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+    async def callback(self, interaction: AnyInteraction) -> None:
         assert self.view is not None
         bot = self.view.bot
         entry = bot.service.snapshot.knowledge.get(self.values[0])
         if entry is None:
-            await interaction.response.send_message(
-                "That question was just removed.", ephemeral=True
-            )
+            await send_private(interaction, "That question was just removed.")
             return
-        bot.record_answer(entry, interaction)
-        await interaction.response.send_message(
-            embed=render.answer_embed(entry),
-            view=answer_view(entry, interaction.user.id, bot),
-            ephemeral=True,
-            allowed_mentions=NO_PINGS,
-        )
+        reply = answer(bot, entry, interaction)
+        await interaction.response.send_message(ephemeral=True, **reply.kwargs())
 
 
 class PageButton(discord.ui.Button[TopicView]):
@@ -100,7 +91,7 @@ class PageButton(discord.ui.Button[TopicView]):
         self.tag = tag
         self.page = page
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+    async def callback(self, interaction: AnyInteraction) -> None:
         assert self.view is not None
         bot = self.view.bot
         entries = bot.service.snapshot.knowledge.by_tag.get(self.tag, ())
@@ -116,7 +107,7 @@ class BrowseCog(commands.Cog, name="Browse"):
 
     @app_commands.command(name="topics", description="Browse the questions I can answer, by topic")
     @app_commands.describe(topic="Jump straight to a topic")
-    async def topics(self, interaction: discord.Interaction[Any], topic: str | None = None) -> None:
+    async def topics(self, interaction: Interaction, topic: str | None = None) -> None:
         knowledge = self.bot.service.snapshot.knowledge
         if topic is not None and topic not in knowledge.tags:
             topic = None
@@ -137,7 +128,7 @@ class BrowseCog(commands.Cog, name="Browse"):
 
     @topics.autocomplete("topic")
     async def topic_autocomplete(
-        self, interaction: discord.Interaction[Any], current: str
+        self, interaction: Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         tags = self.bot.service.snapshot.knowledge.tags
         wanted = current.casefold().strip()
@@ -146,14 +137,14 @@ class BrowseCog(commands.Cog, name="Browse"):
         ][:25]
 
     @app_commands.command(name="sources", description="Where to read the original documents")
-    async def sources(self, interaction: discord.Interaction[Any]) -> None:
+    async def sources(self, interaction: Interaction) -> None:
         await interaction.response.send_message(
             embed=render.sources_embed(self.bot.service.snapshot.knowledge),
             allowed_mentions=NO_PINGS,
         )
 
     @app_commands.command(name="help", description="What this bot answers and how to ask")
-    async def help(self, interaction: discord.Interaction[Any]) -> None:
+    async def help(self, interaction: Interaction) -> None:
         await interaction.response.send_message(
             embed=render.help_embed(bool(self.bot.settings.answer_channels)), ephemeral=True
         )

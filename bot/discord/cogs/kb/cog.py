@@ -5,42 +5,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.knowledge import KnowledgeError, Problem
+from bot.core.knowledge import Entry, KnowledgeError, Problem
 from bot.discord import render
-from bot.discord.cogs.kb.forms import Confirm, EntryModal
+from bot.discord.checks import is_moderator
+from bot.discord.client import Interaction, QABot
+from bot.discord.cogs.kb.forms import Confirm, EntryModal, Fields
 from bot.discord.cogs.kb.unanswered import UnansweredView, unanswered_embed
+from bot.discord.replies import AnyInteraction, send_private
 from bot.errors import BotError, NotFoundError
 from bot.storage import Change
 from bot.storage.usage import UnansweredGroup
 
-if TYPE_CHECKING:
-    from bot.discord.bot import QABot
-
 log = logging.getLogger(__name__)
-NO_PINGS = discord.AllowedMentions.none()
 IMPORT_MAX_BYTES = 2 * 1024 * 1024
-
-
-def is_moderator(interaction: discord.Interaction[Any]) -> bool:
-    """The configured moderator role (id or name), else the Manage Server permission."""
-    from bot.discord.bot import NotModerator  # noqa: PLC0415 - avoids an import cycle
-
-    role = interaction.client.settings.moderator_role  # type: ignore[attr-defined]
-    roles = getattr(interaction.user, "roles", [])
-    if role and any(str(r.id) == role or r.name == role for r in roles):
-        return True
-    if interaction.permissions.manage_guild:
-        return True
-    raise NotModerator("not a moderator")
 
 
 def who(user: discord.abc.User) -> str:
@@ -70,32 +58,34 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
         self.bot = bot
         super().__init__()
 
-    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
-        return is_moderator(interaction)
+    async def interaction_check(self, interaction: AnyInteraction) -> bool:
+        return is_moderator(interaction, self.bot.settings.moderator_role)
 
     # --- shared plumbing ------------------------------------------------------------------
 
     async def apply(
         self,
-        interaction: discord.Interaction[Any],
+        interaction: AnyInteraction,
         action: str,
-        fn: Any,
+        fn: Callable[..., Change],
         *args: Any,
         resolves: UnansweredGroup | None = None,
     ) -> Change | None:
         """Run a store operation off the loop, make it live, audit it, and say what happened.
 
+        ``fn(*args, by)`` is the store operation; ``by`` names the moderator for the history.
         ``resolves``: an unanswered group the change answers, marked handled before "Done".
         """
+        by = who(interaction.user)
         try:
-            change: Change = await asyncio.to_thread(
-                self.bot.service.change, fn, *args, who(interaction.user)
+            change = await asyncio.to_thread(
+                functools.partial(self.bot.service.change, fn, *args, by)
             )
         except KnowledgeError as exc:
-            await self.say(interaction, describe_errors(exc))
+            await send_private(interaction, describe_errors(exc))
             return None
         except BotError as exc:
-            await self.say(interaction, str(exc))
+            await send_private(interaction, str(exc))
             return None
         if resolves is not None:
             with contextlib.suppress(NotFoundError):  # another moderator got there first
@@ -103,29 +93,18 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
         log.info(
             "kb %s by %s: change %d %s", action, interaction.user.id, change.id, change.summary
         )
-        await self.bot.audit(
+        await self.bot.audit.post(
             f"📝 {interaction.user.mention} {change.summary} "
             f"(change #{change.id}; `/kb undo {change.id}` reverts it)"
         )
-        await self.say(
+        await send_private(
             interaction,
             f"Done: {change.summary} (change #{change.id}). It is live now; `/kb undo` reverts it.",
         )
         return change
 
-    async def say(self, interaction: discord.Interaction[Any], text: str, **kwargs: Any) -> None:
-        text = render.clip(text, render.CONTENT_MAX)
-        if interaction.response.is_done():
-            await interaction.followup.send(
-                text, ephemeral=True, allowed_mentions=NO_PINGS, **kwargs
-            )
-        else:
-            await interaction.response.send_message(
-                text, ephemeral=True, allowed_mentions=NO_PINGS, **kwargs
-            )
-
     async def entry_autocomplete(
-        self, interaction: discord.Interaction[Any], current: str
+        self, interaction: Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         try:
             snapshot = self.bot.service.snapshot
@@ -146,28 +125,26 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
     # --- commands -------------------------------------------------------------------------
 
     @app_commands.command(name="add", description="Add a new question and answer")
-    async def add(self, interaction: discord.Interaction[Any]) -> None:
+    async def add(self, interaction: Interaction) -> None:
         await interaction.response.send_modal(EntryModal(self._submit_add))
 
-    async def _submit_add(
-        self, interaction: discord.Interaction[Any], fields: dict[str, Any]
-    ) -> None:
+    async def _submit_add(self, interaction: AnyInteraction, fields: Fields) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         await self.apply(interaction, "add", self.bot.service.store.add, fields)
 
     @app_commands.command(name="edit", description="Edit an entry's question, answer or sources")
     @app_commands.describe(entry="The entry to edit")
-    async def edit(self, interaction: discord.Interaction[Any], entry: str) -> None:
+    async def edit(self, interaction: Interaction, entry: str) -> None:
         current = self.bot.service.snapshot.knowledge.get(entry)
         if current is None:
-            await self.say(interaction, f"No entry with id '{entry}'.")
+            await send_private(interaction, f"No entry with id '{entry}'.")
             return
 
-        async def submit(inter: discord.Interaction[Any], fields: dict[str, Any]) -> None:
+        async def submit(inter: AnyInteraction, fields: Fields) -> None:
             await inter.response.defer(ephemeral=True, thinking=True)
             changed = {k: v for k, v in fields.items() if v != _current_value(current, k)}
             if not changed:
-                await self.say(inter, "Nothing changed.")
+                await send_private(inter, "Nothing changed.")
                 return
             await self.apply(inter, "edit", self.bot.service.store.edit, entry, changed)
 
@@ -177,7 +154,7 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
     @app_commands.describe(entry="The entry", phrase="How people ask it")
     async def alias(
         self,
-        interaction: discord.Interaction[Any],
+        interaction: Interaction,
         entry: str,
         phrase: app_commands.Range[str, 1, 300],
     ) -> None:
@@ -186,41 +163,39 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
 
     @app_commands.command(name="remove", description="Retire an entry (can be undone)")
     @app_commands.describe(entry="The entry to remove")
-    async def remove(self, interaction: discord.Interaction[Any], entry: str) -> None:
+    async def remove(self, interaction: Interaction, entry: str) -> None:
         current = self.bot.service.snapshot.knowledge.get(entry)
         if current is None:
-            await self.say(interaction, f"No entry with id '{entry}'.")
+            await send_private(interaction, f"No entry with id '{entry}'.")
             return
 
-        async def yes(inter: discord.Interaction[Any]) -> None:
+        async def yes(inter: AnyInteraction) -> None:
             await inter.response.edit_message(content="Removing…", view=None)
             await self.apply(inter, "remove", self.bot.service.store.remove, entry)
 
-        await self.say(
+        await send_private(
             interaction,
             f"Remove **{render.clip(current.question, 300)}** "
             f"(`{entry}`)? `/kb undo` can bring it back.",
-            view=self.bot.track(Confirm(interaction.user.id, yes, label="Remove")),
+            view=self.bot.menus.track(Confirm(interaction.user.id, yes, label="Remove")),
         )
 
     @app_commands.command(name="history", description="Recent changes, for one entry or all")
     @app_commands.describe(entry="Only this entry")
-    async def history(
-        self, interaction: discord.Interaction[Any], entry: str | None = None
-    ) -> None:
+    async def history(self, interaction: Interaction, entry: str | None = None) -> None:
         changes = await asyncio.to_thread(self.bot.service.store.history, entry, 15)
         lines = [
             f"`#{c.id}` {c.at[:16].replace('T', ' ')} {render.clip(c.by, 40)}: "
             f"{render.clip(c.summary, 160)}"
             for c in changes
         ]
-        await self.say(interaction, "\n".join(lines) or "No changes yet.")
+        await send_private(interaction, "\n".join(lines) or "No changes yet.")
 
     @app_commands.command(name="undo", description="Undo the last change, or a given one")
     @app_commands.describe(change="Change number from /kb history (default: the last)")
     async def undo(
         self,
-        interaction: discord.Interaction[Any],
+        interaction: Interaction,
         change: app_commands.Range[int, 1] | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -228,17 +203,15 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
         await self.apply(interaction, "undo", lambda by: store.undo(by, change))
 
     @app_commands.command(name="reload", description="Reload the knowledge from disk now")
-    async def reload(self, interaction: discord.Interaction[Any]) -> None:
-        from bot.discord.bot import reload_summary  # noqa: PLC0415 - avoids an import cycle
-
+    async def reload(self, interaction: Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         outcome = await asyncio.to_thread(self.bot.service.reload, force=True)
-        text = reload_summary(outcome, self.bot.service)
-        await self.bot.audit(f"{interaction.user.mention}: {text}")
-        await self.say(interaction, text)
+        text = render.reload_summary(outcome, len(self.bot.service.snapshot.knowledge.entries))
+        await self.bot.audit.post(f"{interaction.user.mention}: {text}")
+        await send_private(interaction, text)
 
     @app_commands.command(name="export", description="Download the current knowledge as YAML")
-    async def export(self, interaction: discord.Interaction[Any]) -> None:
+    async def export(self, interaction: Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         text = await asyncio.to_thread(self.bot.service.store.export_yaml)
         file = discord.File(io.BytesIO(text.encode("utf-8")), filename="faq.yaml")
@@ -248,52 +221,52 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
 
     @app_commands.command(name="import", description="Replace the knowledge with a YAML file")
     @app_commands.describe(file="A knowledge file, e.g. one from /kb export")
-    async def import_(
-        self, interaction: discord.Interaction[Any], file: discord.Attachment
-    ) -> None:
+    async def import_(self, interaction: Interaction, file: discord.Attachment) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         if file.size > IMPORT_MAX_BYTES:
-            await self.say(interaction, "That file is too large to be a knowledge file.")
+            await send_private(interaction, "That file is too large to be a knowledge file.")
             return
         try:
             text = (await file.read()).decode("utf-8")
             plan = await asyncio.to_thread(self.bot.service.store.plan_import, text, file.filename)
         except UnicodeDecodeError:
-            await self.say(interaction, "That file is not UTF-8 text.")
+            await send_private(interaction, "That file is not UTF-8 text.")
             return
         except KnowledgeError as exc:
-            await self.say(
+            await send_private(
                 interaction,
                 describe_errors(exc).replace(
                     "The result would not be valid", f"`{file.filename}` is not valid"
                 ),
             )
-            await self.bot.audit(
+            await self.bot.audit.post(
                 f"⚠️ {interaction.user.mention} tried to import an invalid "
                 f"file `{render.clip(file.filename, 80)}`."
             )
             return
         except (OSError, discord.HTTPException, BotError) as exc:
-            await self.say(interaction, f"Could not read that file: {exc}")
+            await send_private(interaction, f"Could not read that file: {exc}")
             return
         if plan.empty:
-            await self.say(interaction, "That file matches the current knowledge; nothing to do.")
+            await send_private(
+                interaction, "That file matches the current knowledge; nothing to do."
+            )
             return
 
-        async def yes(inter: discord.Interaction[Any]) -> None:
+        async def yes(inter: AnyInteraction) -> None:
             await inter.response.edit_message(content="Importing…", view=None)
             await self.apply(inter, "import", self.bot.service.store.apply_import, plan)
 
-        await self.say(
+        await send_private(
             interaction,
             f"Importing `{render.clip(file.filename, 80)}` would make {plan.summary()}. Go ahead?",
-            view=self.bot.track(Confirm(interaction.user.id, yes, label="Import")),
+            view=self.bot.menus.track(Confirm(interaction.user.id, yes, label="Import")),
         )
 
     @app_commands.command(name="unanswered", description="Questions I could not answer")
-    async def unanswered(self, interaction: discord.Interaction[Any]) -> None:
+    async def unanswered(self, interaction: Interaction) -> None:
         groups = await asyncio.to_thread(self.bot.insights.unanswered, 10)
-        view = self.bot.track(
+        view = self.bot.menus.track(
             UnansweredView(
                 interaction.user.id,
                 groups,
@@ -307,7 +280,7 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
         )
 
     async def _attach(
-        self, interaction: discord.Interaction[Any], group: UnansweredGroup, entry_id: str
+        self, interaction: AnyInteraction, group: UnansweredGroup, entry_id: str
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         await self.apply(
@@ -319,8 +292,8 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
             resolves=group,
         )
 
-    async def _add_for(self, interaction: discord.Interaction[Any], group: UnansweredGroup) -> None:
-        async def submit(inter: discord.Interaction[Any], fields: dict[str, Any]) -> None:
+    async def _add_for(self, interaction: AnyInteraction, group: UnansweredGroup) -> None:
+        async def submit(inter: AnyInteraction, fields: Fields) -> None:
             await inter.response.defer(ephemeral=True, thinking=True)
             await self.apply(inter, "add", self.bot.service.store.add, fields, resolves=group)
 
@@ -329,7 +302,7 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
     @app_commands.command(name="stats", description="Most asked, least helpful, decline rate")
     @app_commands.describe(days="Look back this many days (default 30)")
     async def stats(
-        self, interaction: discord.Interaction[Any], days: app_commands.Range[int, 1, 3650] = 30
+        self, interaction: Interaction, days: app_commands.Range[int, 1, 3650] = 30
     ) -> None:
         since = datetime.now(UTC) - timedelta(days=days)
         stats = await asyncio.to_thread(self.bot.insights.stats, since)
@@ -356,7 +329,7 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
     del _command
 
 
-def _current_value(entry: Any, name: str) -> Any:
+def _current_value(entry: Entry, name: str) -> Any:
     if name == "sources":
         return [{"title": s.title, "url": s.url} for s in entry.sources]
     value = getattr(entry, name, None)

@@ -8,9 +8,14 @@ from typing import Any
 import discord
 
 from bot.core.knowledge import Entry
+from bot.discord.replies import AnyInteraction, send_private
 
 MODAL_VALUE_MAX = 4_000
-Submit = Callable[[discord.Interaction[Any], dict[str, Any]], Awaitable[None]]
+#: An entry's fields as the store takes them (``sources`` as title/url mappings).
+Fields = dict[str, Any]
+Submit = Callable[[AnyInteraction, Fields], Awaitable[None]]
+OnYes = Callable[[AnyInteraction], Awaitable[None]]
+Input = discord.ui.TextInput["EntryModal"]
 
 
 def parse_lines(text: str) -> list[str]:
@@ -44,33 +49,33 @@ class EntryModal(discord.ui.Modal):
         editing = entry is not None
         super().__init__(title="Edit entry" if editing else "Add an entry", timeout=900)
         self._on_submit = on_submit
-        self.entry_id = discord.ui.TextInput(
+        self.entry_id: Input = discord.ui.TextInput(
             label="Entry id (lowercase-with-hyphens)",
             max_length=64,
             min_length=1,
             default=entry.id if entry else None,
             placeholder="e.g. vienna-document",
         )
-        self.question = discord.ui.TextInput(
+        self.question: Input = discord.ui.TextInput(
             label="Question",
             max_length=256,
             default=entry.question if entry else question or None,
         )
-        self.answer = discord.ui.TextInput(
+        self.answer: Input = discord.ui.TextInput(
             label="Answer (mark quotes; max 1,200 characters)",
             style=discord.TextStyle.paragraph,
             max_length=1_200,
             default=entry.answer if entry else None,
         )
         alternates = "\n".join(entry.alternates) if entry else ""
-        self.alternates = discord.ui.TextInput(
+        self.alternates: Input = discord.ui.TextInput(
             label="Other ways to ask (one per line)",
             style=discord.TextStyle.paragraph,
             required=not editing,
             max_length=MODAL_VALUE_MAX,
             default=_prefill(alternates),
         )
-        self.sources = discord.ui.TextInput(
+        self.sources: Input = discord.ui.TextInput(
             label="Sources (Title | https://… per line)",
             style=discord.TextStyle.paragraph,
             max_length=MODAL_VALUE_MAX,
@@ -83,8 +88,8 @@ class EntryModal(discord.ui.Modal):
             self.add_item(item)
         self._editing = entry
 
-    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
-        fields: dict[str, Any] = {
+    async def on_submit(self, interaction: AnyInteraction) -> None:
+        fields: Fields = {
             "question": self.question.value.strip(),
             "answer": self.answer.value.strip(),
             "sources": parse_sources(self.sources.value),
@@ -104,7 +109,7 @@ class Confirm(discord.ui.View):
     def __init__(
         self,
         owner: int,
-        on_yes: Callable[[discord.Interaction[Any]], Awaitable[None]],
+        on_yes: OnYes,
         *,
         label: str = "Confirm",
     ) -> None:
@@ -113,21 +118,19 @@ class Confirm(discord.ui.View):
         self._on_yes = on_yes
         self.yes.label = label
 
-    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+    async def interaction_check(self, interaction: AnyInteraction) -> bool:
         if interaction.user.id != self.owner:
-            await interaction.response.send_message(
-                "Only the moderator who started this can confirm it.", ephemeral=True
-            )
+            await send_private(interaction, "Only the moderator who started this can confirm it.")
             return False
         return True
 
     @discord.ui.button(label="Confirm", style=discord.ButtonStyle.danger)
-    async def yes(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
+    async def yes(self, interaction: AnyInteraction, _: discord.ui.Button[Confirm]) -> None:
         self.stop()
         await self._on_yes(interaction)
 
     @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
-    async def no(self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]) -> None:
+    async def no(self, interaction: AnyInteraction, _: discord.ui.Button[Confirm]) -> None:
         self.stop()
         await interaction.response.edit_message(
             content="Cancelled; nothing changed.", embed=None, view=None

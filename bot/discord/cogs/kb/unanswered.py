@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 import discord
 
 from bot.core.knowledge import Knowledge
 from bot.discord import render
+from bot.discord.replies import AnyInteraction, send_private
 from bot.storage.usage import UnansweredGroup
 
-Attach = Callable[[discord.Interaction[Any], UnansweredGroup, str], Awaitable[None]]
-AddNew = Callable[[discord.Interaction[Any], UnansweredGroup], Awaitable[None]]
+Attach = Callable[[AnyInteraction, UnansweredGroup, str], Awaitable[None]]
+#: The view's two select menus (discord.py infers their type from this, not the callback).
+Picker = discord.ui.Select["UnansweredView"]
+AddNew = Callable[[AnyInteraction, UnansweredGroup], Awaitable[None]]
 
 
 def unanswered_embed(groups: Sequence[UnansweredGroup]) -> discord.Embed:
@@ -61,21 +63,21 @@ class UnansweredView(discord.ui.View):
         self.remove_item(self.target)
         self.remove_item(self.add_entry)
 
-    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+    async def interaction_check(self, interaction: AnyInteraction) -> bool:
         if interaction.user.id != self.owner:
-            await interaction.response.send_message(
-                "This list belongs to another moderator.", ephemeral=True
-            )
+            await send_private(interaction, "This list belongs to another moderator.")
             return False
         return True
 
-    @discord.ui.select(placeholder="Choose a question…", row=0)
+    @discord.ui.select(cls=Picker, placeholder="Choose a question…", row=0)
     async def pick(
-        self, interaction: discord.Interaction[Any], select: discord.ui.Select[Any]
+        self,
+        interaction: AnyInteraction,
+        select: discord.ui.Select[UnansweredView],
     ) -> None:
         self.chosen = self.groups.get(select.values[0])
         if self.chosen is None:
-            await interaction.response.send_message("That question is gone.", ephemeral=True)
+            await send_private(interaction, "That question is gone.")
             return
         self.target.options = self._entry_options(self.chosen)
         for item in (self.target, self.add_entry):
@@ -100,16 +102,18 @@ class UnansweredView(discord.ui.View):
             for i in ids
         ]
 
-    @discord.ui.select(placeholder="…attach it to this entry", row=1)
+    @discord.ui.select(cls=Picker, placeholder="…attach it to this entry", row=1)
     async def target(
-        self, interaction: discord.Interaction[Any], select: discord.ui.Select[Any]
+        self,
+        interaction: AnyInteraction,
+        select: discord.ui.Select[UnansweredView],
     ) -> None:
         if self.chosen is not None:
             await self._attach(interaction, self.chosen, select.values[0])
 
     @discord.ui.button(label="Add a new entry for it", style=discord.ButtonStyle.primary, row=2)
     async def add_entry(
-        self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]
+        self, interaction: AnyInteraction, _: discord.ui.Button[UnansweredView]
     ) -> None:
         if self.chosen is not None:
             await self._add_new(interaction, self.chosen)

@@ -1,0 +1,67 @@
+"""Slash-command sync: only when the declared commands changed (or as ELN_SYNC_COMMANDS says).
+
+Discord rate-limits command registration, so each start compares a digest of what it would
+send with a marker left by the last sync, and skips the PUT when nothing changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+import discord
+from discord import app_commands
+
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def sync_commands(
+    tree: app_commands.CommandTree[discord.Client],
+    settings: Settings,
+    application_id: int | None,
+) -> None:
+    """Sync ``tree`` globally, or to ``settings.guild_id``; never raises for an HTTP error."""
+    mode = settings.sync_commands
+    if mode == "never":
+        return
+    guild = discord.Object(settings.guild_id) if settings.guild_id else None
+    if guild is not None:
+        tree.copy_global_to(guild=guild)
+    digest = _digest(tree, guild, settings.api_base)
+    where = f"to guild {guild.id}" if guild else "globally"
+    marker = settings.data_dir / (
+        f"commands-{application_id}-{guild.id if guild else 'global'}.sha256"
+    )
+    if mode == "auto" and _read(marker) == digest:
+        log.info("slash commands unchanged; not syncing")
+        return
+    try:
+        synced = await tree.sync(guild=guild)
+    except discord.HTTPException as exc:
+        log.error("could not sync slash commands: %s", exc)
+        return
+    log.info("synced %d slash command(s) %s", len(synced), where)
+    with contextlib.suppress(OSError):
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(digest, encoding="utf-8")
+
+
+def _digest(
+    tree: app_commands.CommandTree[discord.Client], guild: discord.Object | None, api_base: str
+) -> str:
+    """What a sync would send, keyed by where it goes: another API base is another Discord."""
+    payload = [c.to_dict(tree) for c in tree.get_commands(guild=guild)]
+    synced_to = {"api_base": api_base, "commands": payload}
+    return hashlib.sha256(json.dumps(synced_to, sort_keys=True).encode()).hexdigest()
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None

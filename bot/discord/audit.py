@@ -6,6 +6,7 @@ import logging
 
 import discord
 
+from bot.core.text import clip
 from bot.discord import render
 from bot.discord.replies import NO_PINGS
 
@@ -26,6 +27,6 @@ class AuditChannel:
         # A partial channel needs no cache: the bot may not have seen the channel yet.
         channel = self._client.get_partial_messageable(self.channel_id)
         try:
-            await channel.send(render.clip(text, render.CONTENT_MAX), allowed_mentions=NO_PINGS)
+            await channel.send(clip(text, render.CONTENT_MAX), allowed_mentions=NO_PINGS)
         except discord.HTTPException as exc:
             log.warning("cannot post to audit channel %s: %s", self.channel_id, exc)

@@ -19,8 +19,8 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
 from bot.config import Settings
+from bot.core.decision import model_beside
 from bot.core.knowledge import KnowledgeError
-from bot.core.service import KnowledgeService
 from bot.discord.checks import NotModerator
 from bot.discord.client import QABot
 from bot.discord.cogs import COGS
@@ -28,7 +28,7 @@ from bot.discord.endpoints import use_api_base
 from bot.discord.replies import send_private
 from bot.discord.views import DYNAMIC_ITEMS
 from bot.errors import BotError, ExitCode
-from bot.storage import KnowledgeStore
+from bot.storage import KnowledgeStore, ServedKnowledge
 from bot.storage.usage import Insights
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ def intents_for(settings: Settings) -> discord.Intents:
 
 
 def create_bot(
-    settings: Settings, service: KnowledgeService, insights: Insights, **options: Any
+    settings: Settings, service: ServedKnowledge, insights: Insights, **options: Any
 ) -> QABot:
     """The bot for these settings: one connection, or ``ELN_SHARD_COUNT`` shards."""
     options.setdefault("intents", intents_for(settings))
@@ -117,10 +117,10 @@ def create_bot(
     return bot
 
 
-def build_services(settings: Settings) -> tuple[KnowledgeService, Insights]:
+def build_services(settings: Settings) -> tuple[ServedKnowledge, Insights]:
     """Load knowledge (raising KnowledgeError/StoreError) and open the usage records."""
     store = KnowledgeStore(settings.knowledge_path, settings.data_dir)
-    service = KnowledgeService(store)
+    service = ServedKnowledge(store, model=model_beside(settings.knowledge_path))
     service.load()
     return service, Insights(settings.data_dir)
 

@@ -17,7 +17,7 @@ import discord
 from discord.ext import commands
 
 from bot.config import Settings
-from bot.core.service import KnowledgeService, ReloadOutcome
+from bot.core.service import ReloadOutcome
 from bot.discord import render
 from bot.discord.audit import AuditChannel
 from bot.discord.gateway import GatewayState
@@ -25,6 +25,7 @@ from bot.discord.jobs import HeartbeatJob, KnowledgeWatcher
 from bot.discord.menus import OpenMenus
 from bot.discord.recording import UsageRecorder
 from bot.discord.sync import sync_commands
+from bot.storage import ServedKnowledge
 from bot.storage.usage import Insights
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ class QABot(commands.AutoShardedBot):
     def __init__(
         self,
         settings: Settings,
-        service: KnowledgeService,
+        service: ServedKnowledge,
         insights: Insights,
         *,
         cogs: Sequence[Callable[[QABot], commands.Cog]] = (),

@@ -20,9 +20,10 @@ from typing import Any
 import discord
 from discord.ext import tasks
 
-from bot.core.service import KnowledgeService, ReloadOutcome
+from bot.core.service import ReloadOutcome
 from bot.discord.gateway import GatewayState
 from bot.health import Heartbeat, write_heartbeat
+from bot.storage import ServedKnowledge
 
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = 10.0
@@ -95,7 +96,7 @@ class KnowledgeWatcher:
 
     def __init__(
         self,
-        service: KnowledgeService,
+        service: ServedKnowledge,
         every: float,
         report: Callable[[ReloadOutcome], Awaitable[None]],
     ) -> None:

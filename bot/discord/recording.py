@@ -14,7 +14,7 @@ from collections.abc import Callable
 import discord
 
 from bot.core.knowledge import Entry
-from bot.core.matching import Match
+from bot.core.matching import Match, Status
 from bot.storage.usage import Insights
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class UsageRecorder:
         if entry is not None:
             log.info("answered entry=%s %s", entry.id, at)
             self._later(functools.partial(self.insights.record_answer, entry.id, at))
-        elif isinstance(found, Match):
+        elif isinstance(found, Match) and found.status is not Status.SMALLTALK:
             closest = [c.entry.id for c in found.candidates[:3]]
             log.info(
                 "unanswered score=%.0f closest=%s %s", found.score, ",".join(closest) or "-", at

@@ -15,6 +15,8 @@ import discord
 from bot.core.knowledge import Entry, Knowledge
 from bot.core.matching import Match
 from bot.core.service import ReloadOutcome
+from bot.core.surface import Surface
+from bot.core.text import clip
 
 CONTENT_MAX = 2_000
 TITLE_MAX = 256
@@ -37,6 +39,21 @@ DECLINE_TEXT = (
     "treaties they discuss. Try `/ask` or browse `/topics`."
 )
 UNSURE_TITLE = "Did you mean…"
+OUT_OF_RANGE_TEXT = (
+    "There are {count} urgent actions, numbered 1 to {count}. Ask for one of them, "
+    "or use `/recommendation`."
+)
+SMALLTALK_HINT = "Slash commands: `/ask`, `/topics`, `/recommendation`, `/sources`, `/help`."
+#: How answers name commands here (see bot.core.surface).
+DISCORD = Surface(
+    sources="`/sources`",
+    recommendation="`/recommendation`",
+    how_to_ask=(
+        "Ask by mentioning me, in a DM, or in an answer channel. Slash commands: `/ask` (ask a "
+        "question), `/topics` (what I can answer), `/recommendation` (one of the seven urgent "
+        "actions by number), `/sources` (links to the original documents) and `/help`."
+    ),
+)
 TOO_LONG_TEXT = "That question is over {limit} characters. Could you ask it more briefly?"
 SLOW_DOWN_TEXT = "You're asking quickly! Please wait {seconds} s and try again."
 
@@ -44,12 +61,6 @@ SLOW_DOWN_TEXT = "You're asking quickly! Please wait {seconds} s and try again."
 def slow_down(wait: float) -> str:
     """Never "wait 0 s", never less than the limiter needs."""
     return SLOW_DOWN_TEXT.format(seconds=max(1, math.ceil(wait)))
-
-
-def clip(text: str, limit: int) -> str:
-    """Shorten to ``limit`` characters, marking the cut with an ellipsis."""
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def sources_text(entry: Entry, limit: int = FIELD_VALUE_MAX) -> str:
@@ -66,17 +77,18 @@ def _escape_link_text(text: str) -> str:
     return clip(text.replace("[", "(").replace("]", ")"), 200)
 
 
-def answer_embed(entry: Entry, score: float | None = None) -> discord.Embed:
-    """The answer card: question as title, answer, sources, and confidence in the footer."""
+def answer_embed(entry: Entry, confidence: float | None = None) -> discord.Embed:
+    """The answer card: question as title, answer, sources, and confidence in the footer
+    (the decision model's probability that this is the right answer)."""
     embed = discord.Embed(
         title=clip(entry.question, TITLE_MAX),
-        description=clip(entry.answer, DESCRIPTION_MAX),
+        description=clip(DISCORD.fill(entry.answer), DESCRIPTION_MAX),
         colour=COLOUR_ANSWER,
     )
     embed.add_field(name="Sources", value=sources_text(entry), inline=False)
     footer = f"entry: {entry.id}"
-    if score is not None:
-        footer = f"Confidence {score:.0f}/100 · {footer}"
+    if confidence is not None:
+        footer = f"Confidence {confidence:.0%} · {footer}"
     embed.set_footer(text=clip(footer, FOOTER_MAX))
     return embed
 

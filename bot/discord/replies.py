@@ -11,6 +11,7 @@ from typing import Any, TypeAlias
 
 import discord
 
+from bot.core.text import clip
 from bot.discord import render
 
 NO_PINGS = discord.AllowedMentions.none()
@@ -59,7 +60,7 @@ async def send_private(
     Clipped to Discord's limit and pinging nobody. HTTP errors propagate, so a reply that
     cannot be delivered reaches the command tree's error boundary like any other failure.
     """
-    text = render.clip(text, render.CONTENT_MAX)
+    text = clip(text, render.CONTENT_MAX)
     extra: dict[str, Any] = {} if view is None else {"view": view}
     if interaction.response.is_done():
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS, **extra)

@@ -19,6 +19,7 @@ from typing import Any, Self
 
 import discord
 
+from bot.core import smalltalk
 from bot.core.knowledge import Entry, Knowledge
 from bot.core.matching import Match, Status
 from bot.discord import render
@@ -45,9 +46,28 @@ def reply_for(
     replies nobody asked for directly (answer channels).
     """
     if isinstance(found, Entry):
-        return _answer(found, None, asker, knowledge, dismissable)
+        return _answer(
+            found,
+            confidence=None,
+            sibling=None,
+            asker=asker,
+            knowledge=knowledge,
+            dismissable=dismissable,
+        )
+    if found.smalltalk is not None:
+        return Reply(content=smalltalk.reply(found.smalltalk, render.SMALLTALK_HINT))
     if found.entry is not None:
-        return _answer(found.entry, found.score, asker, knowledge, dismissable)
+        return _answer(
+            found.entry,
+            confidence=found.confidence,
+            sibling=found.sibling,
+            asker=asker,
+            knowledge=knowledge,
+            dismissable=dismissable,
+        )
+    if found.out_of_range is not None:
+        count = knowledge.action_count
+        return Reply(content=render.OUT_OF_RANGE_TEXT.format(count=count))
     if found.suggestions:
         return Reply(
             embed=render.unsure_embed(found),
@@ -64,11 +84,17 @@ def answer(bot: QABot, found: Match | Entry, source: Source, *, dismissable: boo
 
 
 def _answer(
-    entry: Entry, score: float | None, asker: int, knowledge: Knowledge, dismissable: bool
+    entry: Entry,
+    *,
+    confidence: float | None,
+    sibling: Entry | None,
+    asker: int,
+    knowledge: Knowledge,
+    dismissable: bool,
 ) -> Reply:
     return Reply(
-        embed=render.answer_embed(entry, score),
-        view=answer_view(entry, asker, knowledge, dismissable=dismissable),
+        embed=render.answer_embed(entry, confidence),
+        view=answer_view(entry, asker, knowledge, dismissable=dismissable, sibling=sibling),
     )
 
 
@@ -253,11 +279,18 @@ def _has_dismiss(message: discord.Message) -> bool:
 
 
 def answer_view(
-    entry: Entry, asker: int, knowledge: Knowledge, *, dismissable: bool = False
+    entry: Entry,
+    asker: int,
+    knowledge: Knowledge,
+    *,
+    dismissable: bool = False,
+    sibling: Entry | None = None,
 ) -> discord.ui.View:
-    """Related questions on the first row; source, feedback and dismiss on the second."""
+    """Related questions on the first row (a close sibling the question may have meant
+    first); source, feedback and dismiss on the second."""
     view = discord.ui.View(timeout=None)
-    related = [e for rid in entry.related if (e := knowledge.get(rid)) is not None]
+    ids = dict.fromkeys([*([sibling.id] if sibling else []), *entry.related])
+    related = [e for rid in ids if (e := knowledge.get(rid)) is not None]
     for rel in related[:4]:
         view.add_item(AnswerButton.of(rel, asker, row=0))
     view.add_item(SourceButton(entry.id))

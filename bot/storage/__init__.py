@@ -60,6 +60,7 @@ writing the two files), ``inputs`` (checking moderator input), ``importing`` and
 (``KnowledgeStore``). This package re-exports the names callers use.
 """
 
+from bot.core.service import KnowledgeService
 from bot.storage.changes import OPS, Change
 from bot.storage.datadir import LOCK_NAME, LOG_NAME, OVERLAY_HEADER, OVERLAY_NAME
 from bot.storage.document import DOCUMENT_KEYS, EDITABLE_FIELDS, FIELD_ORDER, FORMAT_VERSION
@@ -81,6 +82,9 @@ from bot.storage.merge import merge
 from bot.storage.overlay import OVERLAY_KEYS, PATCH_KEYS, SLOT_KEYS, Overlay, Slot
 from bot.storage.store import KnowledgeStore
 
+#: The knowledge service over the moderators' store: what the bot and the CLI serve.
+ServedKnowledge = KnowledgeService[KnowledgeStore]
+
 __all__ = [
     "DOCUMENT_KEYS",
     "EDITABLE_FIELDS",
@@ -101,6 +105,7 @@ __all__ = [
     "JsonLines",
     "KnowledgeStore",
     "Overlay",
+    "ServedKnowledge",
     "Slot",
     "append_line",
     "dump_yaml",

@@ -50,6 +50,7 @@ def make_match(status: Status, *entries: Entry, score: float = 90.0) -> Match:
         candidates=candidates,
         normalised="what about it",
         suggestions=entries if status is Status.UNSURE else (),
+        confidence=score / 100,
     )
 
 

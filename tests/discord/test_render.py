@@ -8,9 +8,10 @@ from typing import Any
 import discord
 import pytest
 
-from bot.core.knowledge import Knowledge, Problem, Source
+from bot.core.knowledge import Knowledge, Passage, Problem, Source
 from bot.core.matching import Status
 from bot.core.service import ReloadOutcome
+from bot.core.text import clip
 from bot.discord import render
 
 from .conftest import make_entry, make_match
@@ -50,8 +51,8 @@ def assert_within_limits(embed: discord.Embed) -> dict[str, Any]:
 def test_clip_keeps_text_within_the_limit_and_marks_the_cut(
     text: str, limit: int, expected: str
 ) -> None:
-    assert render.clip(text, limit) == expected
-    assert len(render.clip(text, limit)) <= limit
+    assert clip(text, limit) == expected
+    assert len(clip(text, limit)) <= limit
 
 
 def test_button_labels_fit_discord() -> None:
@@ -65,13 +66,13 @@ def test_button_labels_fit_discord() -> None:
 
 def test_answer_card_shows_the_answer_its_sources_and_confidence() -> None:
     entry = make_entry(id="signatories", question="Who signed?", answer="145 people.")
-    data = assert_within_limits(render.answer_embed(entry, 91.6))
+    data = assert_within_limits(render.answer_embed(entry, 0.916))
     assert data["title"] == "Who signed?"
     assert data["description"] == "145 people."
     assert data["fields"] == [
         {"name": "Sources", "value": "[NATO Watch](https://natowatch.org/)", "inline": False}
     ]
-    assert data["footer"]["text"] == "Confidence 92/100 · entry: signatories"
+    assert data["footer"]["text"] == "Confidence 92% · entry: signatories"
 
 
 def test_a_picked_entry_has_no_confidence() -> None:
@@ -81,8 +82,10 @@ def test_a_picked_entry_has_no_confidence() -> None:
 
 def test_oversized_entries_are_clipped_to_every_limit() -> None:
     sources = tuple(Source(f"Title {i} " + "t" * 250, f"https://x.org/{i}") for i in range(10))
-    entry = make_entry(question=HUGE, answer=HUGE, sources=sources, passage=(HUGE, HUGE))
-    for embed in (render.answer_embed(entry, 99.0), render.passage_embed(entry)):
+    entry = make_entry(
+        question=HUGE, answer=HUGE, sources=sources, passage=(Passage(HUGE), Passage(HUGE))
+    )
+    for embed in (render.answer_embed(entry, 0.99), render.passage_embed(entry)):
         data = assert_within_limits(embed)
         assert data["title"].endswith("…") and data["description"].endswith("…")
 
@@ -108,7 +111,9 @@ def test_brackets_in_source_titles_cannot_break_the_link() -> None:
 
 
 def test_passage_is_quoted_verbatim_and_a_missing_one_says_so() -> None:
-    quoted = render.passage_embed(make_entry(passage=("The  text\nas   written.",))).to_dict()
+    quoted = render.passage_embed(
+        make_entry(passage=(Passage("The  text\nas   written."),))
+    ).to_dict()
     assert "> The text as written." in quoted["description"]
     bare = render.passage_embed(make_entry()).to_dict()
     assert "background sources" in bare["description"]
@@ -172,3 +177,9 @@ def test_reload_summary_says_what_is_served_or_why_a_file_was_rejected() -> None
     assert rejected.count("• ") == 10  # the first ten; the file itself says the rest
     unreadable = render.reload_summary(ReloadOutcome(swapped=False, message="not valid YAML"), 1)
     assert unreadable.endswith("\nnot valid YAML")
+
+
+def test_a_passage_read_elsewhere_says_where() -> None:
+    page = Passage("Words from the page.", "https://example.org/page")
+    quoted = render.passage_embed(make_entry(passage=(page,))).to_dict()
+    assert "> Words from the page.\nRead at <https://example.org/page>" in quoted["description"]

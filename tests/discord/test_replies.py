@@ -4,14 +4,17 @@ decline, or a question too long to match; and the usage record that goes with it
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import discord
 import pytest
 
+from bot.core import smalltalk
 from bot.core.knowledge import Knowledge
-from bot.core.matching import Status
+from bot.core.matching import Match, Status
+from bot.core.smalltalk import Kind
 from bot.discord import render
 from bot.discord.client import QABot
 from bot.discord.recording import UsageRecorder
@@ -57,7 +60,7 @@ async def test_a_confident_match_is_the_answer_card_with_its_buttons(
     assert_pings_nobody(body)
     (embed,) = body["embeds"]
     assert embed["title"] == entry.question and embed["description"] == entry.answer
-    assert embed["footer"]["text"] == "Confidence 88/100 · entry: signatories"
+    assert embed["footer"]["text"] == "Confidence 88% · entry: signatories"
     assert custom_ids(body) == [
         f"eln:a:new-start:{ASKER}",
         "eln:s:signatories",
@@ -163,3 +166,24 @@ async def test_a_failing_record_never_breaks_the_answer(
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == [
         "could not record usage"
     ]
+
+
+def test_small_talk_gets_its_fixed_reply_and_no_buttons(knowledge: Knowledge) -> None:
+    match = Match("thanks!", Status.SMALLTALK, (), "thanks", smalltalk=Kind.THANKS)
+    body = sent(reply_for(match, ASKER, knowledge))
+    assert body["content"] == smalltalk.reply(Kind.THANKS, render.SMALLTALK_HINT)
+    assert "embeds" not in body and "components" not in body
+    assert_pings_nobody(body)
+
+
+def test_a_position_past_the_end_says_how_many_actions_there_are(knowledge: Knowledge) -> None:
+    match = Match("recommendation 9", Status.DECLINE, (), "recommendation 9", out_of_range=9)
+    body = sent(reply_for(match, ASKER, knowledge))
+    count = knowledge.action_count
+    assert body["content"] == render.OUT_OF_RANGE_TEXT.format(count=count)
+
+
+def test_answers_show_discord_commands_for_placeholders(knowledge: Knowledge) -> None:
+    entry = replace(knowledge.by_id["signatories"], answer="Use {sources} for the links.")
+    (embed,) = sent(reply_for(entry, ASKER, knowledge))["embeds"]
+    assert embed["description"] == "Use `/sources` for the links."

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bot.core.matching import Status
+from bot.core.text import clip
 from bot.discord import render
 from bot.storage.usage import EntryVotes
 
@@ -71,7 +72,7 @@ async def test_show_source_quotes_the_passage(qa: QA) -> None:
     data = callback["data"]
     assert int(data["flags"]) & EPHEMERAL
     (embed,) = data["embeds"]
-    assert embed["title"] == render.clip(f"Source for: {entry.question}", 256)
+    assert embed["title"] == clip(f"Source for: {entry.question}", 256)
     first_words = " ".join(entry.passage[0].text.split()[:8])
     assert f"> {first_words}" in embed["description"]
     assert embed["fields"][0]["name"] == "Sources"

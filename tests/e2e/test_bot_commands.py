@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bot.config import Rate
+from bot.core.text import clip
 from bot.discord import render
 
 from .conftest import EPHEMERAL, QA, assert_answer, buttons
@@ -89,7 +90,7 @@ async def test_autocomplete_is_ranked_by_the_matcher(qa: QA) -> None:
     assert [c["value"] for c in choices] == [c.entry.id for c in ranked]
     assert "open-skies" in choices[0]["value"]
     first = qa.knowledge.get(choices[0]["value"])
-    assert choices[0]["name"] == render.clip(first.question, 100)
+    assert choices[0]["name"] == clip(first.question, 100)
 
 
 async def test_autocomplete_without_input_lists_the_first_entries(qa: QA) -> None:

@@ -12,8 +12,9 @@ from discord.ext import commands
 
 from bot.config import Rate
 from bot.core.knowledge import Entry
-from bot.core.matching import Match
+from bot.core.matching import Match, Status
 from bot.core.normalise import looks_like_question
+from bot.core.text import clip
 from bot.discord import render
 from bot.discord.client import Interaction, QABot
 from bot.discord.ratelimit import SlidingWindow
@@ -84,6 +85,8 @@ class AskCog(commands.Cog, name="Ask"):
                 return None
             return refusal
         match = self.bot.service.match(text, strict=unprompted)
+        if unprompted and match.status is Status.SMALLTALK:
+            return None  # chatter in an answer channel is not for the bot
         if (
             unprompted
             and match.entry is None
@@ -169,7 +172,7 @@ class AskCog(commands.Cog, name="Ask"):
         else:
             entries = list(snapshot.knowledge.entries[:limit])
         return [
-            app_commands.Choice(name=render.clip(e.question, render.CHOICE_MAX), value=e.id)
+            app_commands.Choice(name=clip(e.question, render.CHOICE_MAX), value=e.id)
             for e in entries
         ]
 

@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core.knowledge import Entry, Knowledge
+from bot.core.text import clip
 from bot.discord import render
 from bot.discord.client import Interaction, QABot
 from bot.discord.replies import NO_PINGS, AnyInteraction, send_private
@@ -48,7 +49,7 @@ class TagSelect(discord.ui.Select[TopicView]):
         counts = {t: len(entries) for t, entries in knowledge.by_tag.items()}
         options = [
             discord.SelectOption(
-                label=render.clip(t, render.OPTION_MAX),
+                label=clip(t, render.OPTION_MAX),
                 value=t[: render.OPTION_MAX],
                 description=f"{n} question(s)",
                 default=t == current,
@@ -69,7 +70,7 @@ class TagSelect(discord.ui.Select[TopicView]):
 class QuestionSelect(discord.ui.Select[TopicView]):
     def __init__(self, entries: list[Entry]) -> None:
         options = [
-            discord.SelectOption(label=render.clip(e.question, render.OPTION_MAX), value=e.id)
+            discord.SelectOption(label=clip(e.question, render.OPTION_MAX), value=e.id)
             for e in entries
         ]
         super().__init__(placeholder="Choose a question…", options=options, row=1)
@@ -118,7 +119,7 @@ class BrowseCog(commands.Cog, name="Browse"):
             embed = discord.Embed(
                 title="Topics",
                 colour=render.COLOUR_INFO,
-                description=render.clip("\n".join(lines), render.DESCRIPTION_MAX),
+                description=clip("\n".join(lines), render.DESCRIPTION_MAX),
             )
         else:
             embed = render.topic_embed(topic, page_of(knowledge.by_tag[topic], 0))

@@ -17,6 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core.knowledge import Entry, KnowledgeError, Problem
+from bot.core.text import clip
 from bot.discord import render
 from bot.discord.checks import is_moderator
 from bot.discord.client import Interaction, QABot
@@ -37,7 +38,7 @@ def who(user: discord.abc.User) -> str:
 
 def describe_errors(exc: KnowledgeError) -> str:
     errors = [p for p in exc.problems if p.severity == "error"]
-    lines = [f"• {render.clip(_where(p) + p.message, 300)}" for p in errors[:8]]
+    lines = [f"• {clip(_where(p) + p.message, 300)}" for p in errors[:8]]
     if len(errors) > 8:
         lines.append(f"• …and {len(errors) - 8} more")
     return "Nothing was changed. The result would not be valid:\n" + "\n".join(lines)
@@ -115,7 +116,7 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
             else:
                 entries = list(snapshot.knowledge.entries[:25])
             return [
-                app_commands.Choice(name=render.clip(f"{e.id} — {e.question}", 100), value=e.id)
+                app_commands.Choice(name=clip(f"{e.id} — {e.question}", 100), value=e.id)
                 for e in entries
             ]
         except Exception:
@@ -175,8 +176,7 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
 
         await send_private(
             interaction,
-            f"Remove **{render.clip(current.question, 300)}** "
-            f"(`{entry}`)? `/kb undo` can bring it back.",
+            f"Remove **{clip(current.question, 300)}** (`{entry}`)? `/kb undo` can bring it back.",
             view=self.bot.menus.track(Confirm(interaction.user.id, yes, label="Remove")),
         )
 
@@ -185,8 +185,7 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
     async def history(self, interaction: Interaction, entry: str | None = None) -> None:
         changes = await asyncio.to_thread(self.bot.service.store.history, entry, 15)
         lines = [
-            f"`#{c.id}` {c.at[:16].replace('T', ' ')} {render.clip(c.by, 40)}: "
-            f"{render.clip(c.summary, 160)}"
+            f"`#{c.id}` {c.at[:16].replace('T', ' ')} {clip(c.by, 40)}: {clip(c.summary, 160)}"
             for c in changes
         ]
         await send_private(interaction, "\n".join(lines) or "No changes yet.")
@@ -241,7 +240,7 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
             )
             await self.bot.audit.post(
                 f"⚠️ {interaction.user.mention} tried to import an invalid "
-                f"file `{render.clip(file.filename, 80)}`."
+                f"file `{clip(file.filename, 80)}`."
             )
             return
         except (OSError, discord.HTTPException, BotError) as exc:
@@ -259,7 +258,7 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
 
         await send_private(
             interaction,
-            f"Importing `{render.clip(file.filename, 80)}` would make {plan.summary()}. Go ahead?",
+            f"Importing `{clip(file.filename, 80)}` would make {plan.summary()}. Go ahead?",
             view=self.bot.menus.track(Confirm(interaction.user.id, yes, label="Import")),
         )
 
@@ -320,8 +319,8 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
             f"answered, {stats.decline_rate:.0%} declined",
             inline=False,
         )
-        embed.add_field(name="Most asked", value=render.clip(asked, 1024), inline=False)
-        embed.add_field(name="Least helpful", value=render.clip(unhelpful, 1024), inline=False)
+        embed.add_field(name="Most asked", value=clip(asked, 1024), inline=False)
+        embed.add_field(name="Least helpful", value=clip(unhelpful, 1024), inline=False)
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     for _command in (edit, alias, remove, history):

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import discord
 
 from bot.core.knowledge import Knowledge
+from bot.core.text import clip
 from bot.discord import render
 from bot.discord.replies import AnyInteraction, send_private
 from bot.storage.usage import UnansweredGroup
@@ -19,15 +20,13 @@ AddNew = Callable[[AnyInteraction, UnansweredGroup], Awaitable[None]]
 
 def unanswered_embed(groups: Sequence[UnansweredGroup]) -> discord.Embed:
     lines = [
-        f"**{i}.** {render.clip(g.example, 150)} — asked {g.count}×"
+        f"**{i}.** {clip(g.example, 150)} — asked {g.count}×"
         + (f", closest: `{g.closest[0]}`" if g.closest else "")
         for i, g in enumerate(groups, 1)
     ]
     return discord.Embed(
         title="Questions I could not answer",
-        description=render.clip(
-            "\n".join(lines) or "Nothing unanswered. 🎉", render.DESCRIPTION_MAX
-        ),
+        description=clip("\n".join(lines) or "Nothing unanswered. 🎉", render.DESCRIPTION_MAX),
         colour=render.COLOUR_UNSURE,
     ).set_footer(text="Pick a question, then attach it to an entry or add a new one.")
 
@@ -52,7 +51,7 @@ class UnansweredView(discord.ui.View):
         self.chosen: UnansweredGroup | None = None
         self.pick.options = [
             discord.SelectOption(
-                label=render.clip(g.example, render.OPTION_MAX),
+                label=clip(g.example, render.OPTION_MAX),
                 value=g.key,
                 description=f"asked {g.count}×",
             )
@@ -84,7 +83,7 @@ class UnansweredView(discord.ui.View):
             if item not in self.children:
                 self.add_item(item)
         await interaction.response.edit_message(
-            content=f"Attach **{render.clip(self.chosen.example, 300)}** to an entry as a new "
+            content=f"Attach **{clip(self.chosen.example, 300)}** to an entry as a new "
             "phrasing, or add a new entry for it.",
             view=self,
         )
@@ -95,9 +94,9 @@ class UnansweredView(discord.ui.View):
         ids = [i for i in dict.fromkeys(ordered) if self.knowledge.get(i) is not None][:25]
         return [
             discord.SelectOption(
-                label=render.clip(self.knowledge.by_id[i].question, render.OPTION_MAX),
+                label=clip(self.knowledge.by_id[i].question, render.OPTION_MAX),
                 value=i,
-                description=render.clip(i, render.OPTION_MAX),
+                description=clip(i, render.OPTION_MAX),
             )
             for i in ids
         ]

@@ -12,7 +12,12 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_KNOWLEDGE = REPO_ROOT / "knowledge" / "faq.yaml"
-SHARED_DIR = REPO_ROOT.parent / "shared"
+# Vendored copies of everything the tests read from outside the code (tests/data/README.md
+# says where each came from), so a clone with nothing beside it runs every test.
+DATA_DIR = REPO_ROOT / "tests" / "data"
+SOURCE_DIR = DATA_DIR / "source"
+COVERAGE = DATA_DIR / "knowledge-coverage.yaml"
+DISCORD_SPEC = DATA_DIR / "discord-api-spec" / "openapi.json"
 
 TINY_DOC: dict[str, Any] = {
     "version": 1,

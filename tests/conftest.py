@@ -9,6 +9,13 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, settings
+
+# Property tests are bounded by their example counts, never by the clock: a loaded CI
+# machine runs the same examples more slowly instead of failing. Speed is measured in
+# benchmarks/, not asserted here. Tests that set their own settings start from these.
+settings.register_profile("eln-qa-bot", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("eln-qa-bot")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_KNOWLEDGE = REPO_ROOT / "knowledge" / "faq.yaml"

@@ -174,6 +174,7 @@ def check_match(matcher: Matcher, question: str, result: Match, *, strict: bool 
         assert 1 <= result.item <= knowledge.action_count
 
 
+@pytest.mark.slow
 @TEXT
 @given(question=QUESTIONS)
 def test_matcher_never_raises_and_decides_sensibly(question: str) -> None:
@@ -193,6 +194,7 @@ def test_rank_never_raises(question: str) -> None:
         assert ranked == []
 
 
+@pytest.mark.slow
 @TEXT
 @given(text=QUESTIONS)
 def test_normaliser_never_raises(text: str) -> None:
@@ -600,6 +602,7 @@ def _same(a: str, b: str) -> bool:
     return a.encode("utf-8") == b.encode("utf-8")
 
 
+@pytest.mark.slow
 @settings(FILES, max_examples=100)
 @given(
     phrase=moderator_text.filter(lambda s: len(s) <= 300 and s.strip() and fold(s)),

@@ -331,9 +331,13 @@ def _nest(lines: list[str], i: int, rnd: random.Random, junk: str) -> None:
         lines[i] = f"{lines[i].split(':', 1)[0]}: " + "[" * depth + "x" + "]" * depth
 
 
+def _delete(lines: list[str], i: int, rnd: random.Random, junk: str) -> None:
+    del lines[i]
+
+
 Mutation = Callable[[list[str], int, random.Random, str], None]
 MUTATIONS: dict[str, Mutation] = {
-    "delete": lambda lines, i, rnd, junk: lines.pop(i) and None,
+    "delete": _delete,
     "duplicate": lambda lines, i, rnd, junk: lines.insert(i, lines[i]),
     "swap": _swap,
     "indent": _indent,
@@ -447,7 +451,7 @@ FIELD_NAMES = sorted(KNOWN_FIELDS | {"version", "title", "synonyms", "entries", 
 @st.composite
 def mutated_document(draw: st.DrawFn) -> dict[str, Any]:
     """A valid document with 1-4 values replaced, deleted or added at random depths."""
-    doc = copy.deepcopy(draw(st.sampled_from(BASE_DOCS)))
+    doc: dict[str, Any] = copy.deepcopy(draw(st.sampled_from(BASE_DOCS)))
     rnd = draw(st.randoms(use_true_random=False))
     for _ in range(rnd.randint(1, 4)):
         node: Any = doc

@@ -1,7 +1,8 @@
 """What an install from a release gets: the knowledge, the licence and the notice.
 
 ``python -m build`` makes the sdist from a copy of the checkout and the wheel *from that
-sdist*, as a release would, so a file the sdist forgets is missing from the wheel too. The
+sdist*, as a release would (with this environment's setuptools, to save a download;
+tests/test_docker.py's replay builds in isolation), so a file the sdist forgets is missing from the wheel too. The
 wheel is then installed the way issue 8 found broken, ``pip install --user``, and the
 installed ``bot.config.bundled_knowledge()`` must name a real file inside that install.
 (tests/test_docker.py installs into a fresh virtual environment, with dependencies, and
@@ -55,7 +56,8 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
     tmp = tmp_path_factory.mktemp("release")
     source = tmp / "source"
     shutil.copytree(REPO_ROOT, source, ignore=_not_sources)
-    _run([sys.executable, "-m", "build", "--outdir", str(tmp / "dist"), str(source)], cwd=tmp)
+    build = [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(tmp / "dist")]
+    _run([*build, str(source)], cwd=tmp)
     (sdist,) = (tmp / "dist").glob("*.tar.gz")
     (wheel,) = (tmp / "dist").glob("*.whl")
     return Release(sdist=sdist, wheel=wheel)

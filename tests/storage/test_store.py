@@ -676,7 +676,7 @@ def test_100_aliases_from_separate_processes(shipped: Path, data_dir: Path) -> N
 # --- crash safety -----------------------------------------------------------------------
 
 
-KILLS = 200
+KILLS = 100  # ~40% of kills land mid-write and need a repair: plenty to prove it
 
 
 def _spawn(shipped: Path, data_dir: Path, errors: Path) -> subprocess.Popen[bytes]:

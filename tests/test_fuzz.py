@@ -183,6 +183,7 @@ def test_matcher_never_raises_and_decides_sensibly(question: str) -> None:
     check_match(matcher, question, matcher.match(question, strict=True), strict=True)
 
 
+@pytest.mark.slow
 @TEXT
 @given(question=QUESTIONS)
 def test_rank_never_raises(question: str) -> None:

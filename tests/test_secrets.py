@@ -138,6 +138,7 @@ async def test_rejected_token_from_file_is_never_printed(
     assert_rejected(rejecting_standin, code, out, err)
 
 
+@pytest.mark.slow
 async def test_accepted_token_is_not_printed_either(tmp_path: Path) -> None:
     """A login that works, then SIGTERM: the whole normal run at DEBUG stays clean."""
     server = StandIn(token=FAKE_TOKEN, heartbeat_interval=500)

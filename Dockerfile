@@ -9,7 +9,8 @@
 #
 # The token is never baked in: pass DISCORD_TOKEN at run time or, better, mount it as a
 # file and point DISCORD_TOKEN_FILE at it. Moderator edits, usage records and the
-# heartbeat live in the /data volume; the shipped knowledge stays read-only in the image.
+# heartbeat live in the /data volume; the shipped knowledge is installed with the package
+# (bot/knowledge_data/ in site-packages), owned by root and read-only to the bot.
 #
 # tests/test_docker.py lints this file with hadolint, checks its invariants, and replays
 # the builder's install steps in a fresh virtual environment.
@@ -24,16 +25,17 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE NOTICE ./
 COPY bot/ ./bot/
 COPY knowledge/ ./knowledge/
 
-# A regular (non-editable) install: the package goes to site-packages and the knowledge
-# file to /opt/venv/share/eln-qa-bot/knowledge, where bot.config.bundled_knowledge() looks.
+# A regular (non-editable) install, built as a wheel: the package goes to site-packages
+# with the knowledge folder inside it as bot/knowledge_data/, where
+# bot.config.bundled_knowledge() finds it; LICENSE and NOTICE go to its .dist-info.
 RUN /opt/venv/bin/pip install --no-cache-dir /src
 
 # ---------------------------------------------------------------------------------------
-# runtime: the venv, the knowledge, an unprivileged user; no compilers, no pip cache
+# runtime: the venv (code and knowledge), an unprivileged user; no compilers, no pip cache
 # ---------------------------------------------------------------------------------------
 FROM python:3.11.14-slim-bookworm AS runtime
 
@@ -52,12 +54,12 @@ RUN groupadd --system --gid 10001 eln \
     && chmod 0750 /data
 
 COPY --from=builder /opt/venv /opt/venv
-COPY --from=builder /src/knowledge/faq.yaml /app/knowledge/faq.yaml
 
+# No ELN_KNOWLEDGE: the bot reads the knowledge installed with it. To serve another file,
+# mount it and set ELN_KNOWLEDGE at run time.
 ENV PATH="/opt/venv/bin:${PATH}" \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    ELN_KNOWLEDGE=/app/knowledge/faq.yaml \
     ELN_DATA_DIR=/data
 
 WORKDIR /app

@@ -3,25 +3,35 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from bot.errors import ConfigError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+KNOWLEDGE_PACKAGE = "bot.knowledge_data"  # pyproject.toml maps knowledge/ to this package
+KNOWLEDGE_FILE = "faq.yaml"
 DEFAULT_API_BASE = "https://discord.com"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def bundled_knowledge() -> Path:
-    """The shipped knowledge file: beside the package in a checkout, else the installed copy."""
-    candidates = (
-        PACKAGE_DIR.parent / "knowledge" / "faq.yaml",
-        Path(sys.prefix) / "share" / "eln-qa-bot" / "knowledge" / "faq.yaml",
-    )
-    return next((p for p in candidates if p.exists()), candidates[0])
+    """The shipped knowledge file, wherever this copy of the code was installed from.
+
+    An install (``pip install .``, ``--user``, a wheel, the Docker image) carries the
+    top-level ``knowledge/`` folder as the package ``bot.knowledge_data``; a checkout run
+    without installing has only the folder beside the package. A real path either way,
+    because the bot watches the file for changes.
+    """
+    try:
+        installed = resources.files(KNOWLEDGE_PACKAGE) / KNOWLEDGE_FILE
+    except ModuleNotFoundError:
+        installed = None
+    if isinstance(installed, Path) and installed.is_file():
+        return installed
+    return PACKAGE_DIR.parent / "knowledge" / KNOWLEDGE_FILE
 
 
 @dataclass(frozen=True, slots=True)

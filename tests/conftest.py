@@ -9,10 +9,22 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, settings
+
+# Property tests are bounded by their example counts, never by the clock: a loaded CI
+# machine runs the same examples more slowly instead of failing. Speed is measured in
+# benchmarks/, not asserted here. Tests that set their own settings start from these.
+settings.register_profile("eln-qa-bot", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("eln-qa-bot")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_KNOWLEDGE = REPO_ROOT / "knowledge" / "faq.yaml"
-SHARED_DIR = REPO_ROOT.parent / "shared"
+# Vendored copies of everything the tests read from outside the code (tests/data/README.md
+# says where each came from), so a clone with nothing beside it runs every test.
+DATA_DIR = REPO_ROOT / "tests" / "data"
+SOURCE_DIR = DATA_DIR / "source"
+COVERAGE = DATA_DIR / "knowledge-coverage.yaml"
+DISCORD_SPEC = DATA_DIR / "discord-api-spec" / "openapi.json"
 
 TINY_DOC: dict[str, Any] = {
     "version": 1,

@@ -2,15 +2,16 @@
 
 * the normaliser and matcher on arbitrary Unicode and on chat-like text (domain words,
   Discord markup, code fences, zero-width and right-to-left characters, emoji, combining
-  marks): never raise, decide sensibly, stay fast;
+  marks): never raise, decide sensibly;
 * the knowledge loader on arbitrary text and on mutated copies of real knowledge files:
   a ``Knowledge`` or a ``KnowledgeError`` with readable problems, nothing else;
 * moderator input stored through ``KnowledgeStore``: kept verbatim through the overlay,
   the change log, a rebuild and an export, and rendered without pinging anyone.
 
-Every property has a fixed ``max_examples`` so the file runs in well under a minute; the
-number of examples each property ran is counted and printed by the last test (run with
-``-s`` to see it, or add ``--hypothesis-show-statistics``).
+Every property is bounded by its ``max_examples``, never by the clock: ``deadline=None``
+and the "too slow" health check off, so a loaded machine runs the same examples more
+slowly instead of failing. How fast matching is belongs to ``benchmarks/bench_matching.py``.
+``--hypothesis-show-statistics`` shows how many examples each property ran.
 """
 
 from __future__ import annotations
@@ -21,9 +22,8 @@ import random
 import re
 import shutil
 import tempfile
-import time
-from collections import Counter
 from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -48,33 +48,22 @@ from bot.discord import render
 from bot.storage import KnowledgeStore
 from tests.conftest import SHIPPED_KNOWLEDGE, TINY_DOC
 
-EXAMPLES: Counter[str] = Counter()
-MATCH_BUDGET_S = 0.050  # per call, on the shipped knowledge
-ATTEMPTS = 3  # a slow call is retried: only a call slow every time fails (CI noise)
-
-FAST = settings(max_examples=300, deadline=2_000, suppress_health_check=[HealthCheck.too_slow])
-SLOW = settings(
+TEXT = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FILES = settings(
     max_examples=60,
-    deadline=10_000,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-
-
-def count(name: str) -> None:
-    EXAMPLES[name] += 1
 
 
 # --- shared data ------------------------------------------------------------------------
 
 
-_SHIPPED: list[tuple[Knowledge, Matcher]] = []
-
-
+@cache
 def shipped() -> tuple[Knowledge, Matcher]:
-    if not _SHIPPED:
-        knowledge, _ = load(SHIPPED_KNOWLEDGE)
-        _SHIPPED.append((knowledge, Matcher(knowledge)))
-    return _SHIPPED[0]
+    """The shipped knowledge and its matcher, built once: building is the slow part."""
+    knowledge, _ = load(SHIPPED_KNOWLEDGE)
+    return knowledge, Matcher(knowledge)
 
 
 def domain_words() -> list[str]:
@@ -158,21 +147,6 @@ QUESTIONS = st.one_of(st.text(max_size=10_000), chat_text(), long_text())
 # --- normaliser and matcher -------------------------------------------------------------
 
 
-def timed_match(matcher: Matcher, question: str, *, strict: bool = False) -> Match:
-    """``matcher.match``, failing when every one of ``ATTEMPTS`` calls is over budget."""
-    best = float("inf")
-    result: Match | None = None
-    for _ in range(ATTEMPTS):
-        started = time.perf_counter()
-        result = matcher.match(question, strict=strict)
-        best = min(best, time.perf_counter() - started)
-        if best < MATCH_BUDGET_S:
-            break
-    assert best < MATCH_BUDGET_S, f"match took {best * 1e3:.0f} ms for {question[:80]!r}"
-    assert result is not None
-    return result
-
-
 def check_match(matcher: Matcher, question: str, result: Match, *, strict: bool = False) -> None:
     knowledge, th = matcher.knowledge, matcher.thresholds
     assert result.question == question
@@ -200,19 +174,19 @@ def check_match(matcher: Matcher, question: str, result: Match, *, strict: bool 
         assert 1 <= result.item <= knowledge.action_count
 
 
-@FAST
+@pytest.mark.slow
+@TEXT
 @given(question=QUESTIONS)
 def test_matcher_never_raises_and_decides_sensibly(question: str) -> None:
-    count("matcher.match")
     _, matcher = shipped()
-    check_match(matcher, question, timed_match(matcher, question))
-    check_match(matcher, question, timed_match(matcher, question, strict=True), strict=True)
+    check_match(matcher, question, matcher.match(question))
+    check_match(matcher, question, matcher.match(question, strict=True), strict=True)
 
 
-@FAST
+@pytest.mark.slow
+@TEXT
 @given(question=QUESTIONS)
 def test_rank_never_raises(question: str) -> None:
-    count("matcher.rank")
     knowledge, matcher = shipped()
     ranked = matcher.rank(question)
     assert len(ranked) <= 25
@@ -221,10 +195,10 @@ def test_rank_never_raises(question: str) -> None:
         assert ranked == []
 
 
-@FAST
+@pytest.mark.slow
+@TEXT
 @given(text=QUESTIONS)
 def test_normaliser_never_raises(text: str) -> None:
-    count("normaliser")
     knowledge, _ = shipped()
     cleaned = clean(text)
     assert cleaned == " ".join(cleaned.split())
@@ -252,8 +226,7 @@ def test_matcher_examples_of_hostile_input() -> None:
         "nato " * 2_000,
         "recommendation " * 600 + "4",
     ):
-        check_match(matcher, question, timed_match(matcher, question))
-    count("matcher.fixed")
+        check_match(matcher, question, matcher.match(question))
 
 
 # --- the knowledge loader -----------------------------------------------------------------
@@ -359,9 +332,13 @@ def _nest(lines: list[str], i: int, rnd: random.Random, junk: str) -> None:
         lines[i] = f"{lines[i].split(':', 1)[0]}: " + "[" * depth + "x" + "]" * depth
 
 
+def _delete(lines: list[str], i: int, rnd: random.Random, junk: str) -> None:
+    del lines[i]
+
+
 Mutation = Callable[[list[str], int, random.Random, str], None]
 MUTATIONS: dict[str, Mutation] = {
-    "delete": lambda lines, i, rnd, junk: lines.pop(i) and None,
+    "delete": _delete,
     "duplicate": lambda lines, i, rnd, junk: lines.insert(i, lines[i]),
     "swap": _swap,
     "indent": _indent,
@@ -475,7 +452,7 @@ FIELD_NAMES = sorted(KNOWN_FIELDS | {"version", "title", "synonyms", "entries", 
 @st.composite
 def mutated_document(draw: st.DrawFn) -> dict[str, Any]:
     """A valid document with 1-4 values replaced, deleted or added at random depths."""
-    doc = copy.deepcopy(draw(st.sampled_from(BASE_DOCS)))
+    doc: dict[str, Any] = copy.deepcopy(draw(st.sampled_from(BASE_DOCS)))
     rnd = draw(st.randoms(use_true_random=False))
     for _ in range(rnd.randint(1, 4)):
         node: Any = doc
@@ -502,25 +479,22 @@ def mutated_document(draw: st.DrawFn) -> dict[str, Any]:
     return doc
 
 
-@settings(FAST, max_examples=300)
+@settings(TEXT, max_examples=300)
 @given(doc=mutated_document())
 def test_loader_on_mutated_documents(doc: dict[str, Any]) -> None:
-    count("loader.documents")
     check_parse(None, doc)  # what the store validates: already-parsed data
     check_parse(_yaml_of(doc))  # and the same as a file
 
 
-@settings(FAST, max_examples=400)
+@settings(TEXT, max_examples=400)
 @given(text=LOADER_INPUT)
 def test_loader_returns_knowledge_or_knowledge_error(text: str) -> None:
-    count("loader")
     check_parse(text)
 
 
-@settings(SLOW, max_examples=25)
+@settings(FILES, max_examples=25)
 @given(text=mutated_yaml([SHIPPED_KNOWLEDGE.read_text(encoding="utf-8")]))
 def test_loader_on_the_mutated_shipped_file(text: str) -> None:
-    count("loader.shipped")
     check_parse(text)
 
 
@@ -528,7 +502,6 @@ def test_unmutated_bases_load() -> None:
     for text in BASE_TEXTS[::2]:  # the tiny file and the re-dumped excerpt are valid
         knowledge, _ = parse_text(text)
         assert knowledge.entries
-    count("loader.bases")
 
 
 @pytest.mark.parametrize(
@@ -634,7 +607,8 @@ def _same(a: str, b: str) -> bool:
     return a.encode("utf-8") == b.encode("utf-8")
 
 
-@settings(SLOW, max_examples=100)
+@pytest.mark.slow
+@settings(FILES, max_examples=100)
 @given(
     phrase=moderator_text.filter(lambda s: len(s) <= 300 and s.strip() and fold(s)),
     answer=moderator_text.filter(lambda s: len(s) <= 1_200 and s.strip()),
@@ -643,7 +617,6 @@ def _same(a: str, b: str) -> bool:
 def test_moderator_text_is_stored_verbatim_and_rendered_harmlessly(
     tiny_shipped: Path, data_dirs: Callable[[], Path], phrase: str, answer: str, by: str
 ) -> None:
-    count("store.verbatim")
     taken = {fold(p) for e in TINY_DOC["entries"] for p in [e["question"], *e["alternates"]]}
     assume(fold(phrase) not in taken)
     assume(by.strip())
@@ -698,26 +671,8 @@ def test_the_bot_defaults_to_no_mentions() -> None:
     bot = create_bot(Settings(), service=None, insights=None)  # type: ignore[arg-type]
     assert bot.allowed_mentions is not None
     assert_pings_nobody({"allowed_mentions": bot.allowed_mentions.to_dict()})
-    count("store.mentions-default")
 
 
 def test_tiny_shipped_file_is_the_tiny_doc(tiny_shipped: Path) -> None:
     """The tiny document stands in for the shipped one in the store property."""
     assert copy.deepcopy(TINY_DOC) == yaml.safe_load(tiny_shipped.read_text(encoding="utf-8"))
-
-
-# --- the closing note ---------------------------------------------------------------------
-
-
-def test_zz_report_example_counts(record_property: Callable[[str, object], None]) -> None:
-    """Runs last in this file: how many examples each property ran."""
-    if not EXAMPLES:
-        pytest.skip("no property ran in this session")
-    width = max(len(name) for name in EXAMPLES)
-    lines = [f"  {name:<{width}}  {n:>5}" for name, n in sorted(EXAMPLES.items())]
-    print("\nhypothesis examples run:\n" + "\n".join(lines))
-    for name, n in EXAMPLES.items():
-        record_property(f"examples.{name}", n)
-    for name in ("matcher.match", "matcher.rank", "normaliser", "loader", "loader.documents"):
-        if name in EXAMPLES:
-            assert EXAMPLES[name] >= 100, f"{name} ran only {EXAMPLES[name]} examples"

@@ -56,7 +56,7 @@ def assert_no_leak(output: str, token: str = FAKE_TOKEN) -> None:
 
 @pytest.fixture
 async def rejecting_standin() -> AsyncIterator[StandIn]:
-    server = StandIn(token=STANDIN_TOKEN, spec_path=False)
+    server = StandIn(token=STANDIN_TOKEN)
     await server.start()
     try:
         yield server
@@ -138,9 +138,10 @@ async def test_rejected_token_from_file_is_never_printed(
     assert_rejected(rejecting_standin, code, out, err)
 
 
+@pytest.mark.slow
 async def test_accepted_token_is_not_printed_either(tmp_path: Path) -> None:
     """A login that works, then SIGTERM: the whole normal run at DEBUG stays clean."""
-    server = StandIn(token=FAKE_TOKEN, spec_path=False, heartbeat_interval=500)
+    server = StandIn(token=FAKE_TOKEN, heartbeat_interval=500)
     await server.start()
     lines: list[str] = []
     try:

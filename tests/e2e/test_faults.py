@@ -174,6 +174,7 @@ async def test_429_on_every_route_delays_but_loses_nothing(qa: QA, global_: bool
 # -- 2. 5xx bursts ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("status", [500, 502])
 async def test_server_error_bursts_on_sends_and_interaction_responses(qa: QA, status: int) -> None:
     standin, world = qa.standin, qa.standin.world

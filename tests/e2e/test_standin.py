@@ -444,10 +444,6 @@ async def test_auto_sharded_bot_connects_every_shard(
 
 
 # -- (j) validation --------------------------------------------------------------------------
-needs_spec = pytest.mark.skipif(not DEFAULT_SPEC.is_file(), reason=f"no spec at {DEFAULT_SPEC}")
-
-
-@needs_spec
 async def test_invalid_payload_is_caught(standin: StandIn) -> None:
     bot = make_bot()
     failures: list[discord.HTTPException] = []
@@ -630,8 +626,6 @@ LIMIT_CASES = {
 
 @pytest.fixture(scope="module")
 def spec() -> SpecValidator:
-    if not DEFAULT_SPEC.is_file():
-        pytest.skip(f"no OpenAPI spec at {DEFAULT_SPEC}")
     return SpecValidator.load(DEFAULT_SPEC)
 
 
@@ -663,12 +657,17 @@ def test_spec_accepts_what_discord_accepts(spec: SpecValidator) -> None:
     assert spec.validate_request("PUT", "/applications/{application_id}/commands", command) == []
 
 
-def test_stand_in_without_spec_warns(tmp_path: Path) -> None:
-    with pytest.warns(UserWarning, match="validation is OFF"):
-        server = StandIn(spec_path=tmp_path / "missing.json")
-    assert server.spec is None
+def test_stand_in_validates_against_the_vendored_spec_by_default() -> None:
+    assert DEFAULT_SPEC.is_relative_to(Path(__file__).resolve().parents[1] / "data")
+    assert StandIn().spec is not None
+
+
+def test_stand_in_without_spec_refuses_to_start(tmp_path: Path) -> None:
+    """A missing spec is a broken checkout: fail loudly rather than stop validating."""
+    with pytest.raises(FileNotFoundError, match="OpenAPI spec is missing"):
+        StandIn(spec_path=tmp_path / "missing.json")
 
 
 async def test_standins_get_their_own_free_ports() -> None:
-    async with StandIn(spec_path=False) as one, StandIn(spec_path=False) as two:
+    async with StandIn() as one, StandIn() as two:
         assert one.port != two.port and one.base_url.startswith("http://127.0.0.1:")

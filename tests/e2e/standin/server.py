@@ -10,10 +10,8 @@ import asyncio
 import hashlib
 import json
 import logging
-import os
 import re
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,19 +39,19 @@ from .world import FakeChannel, FakeGuild, FakeUser, World
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# <repo>/../shared/discord-api-spec/openapi.json; DISCORD_OPENAPI_SPEC overrides it.
-DEFAULT_SPEC = Path(
-    os.environ.get("DISCORD_OPENAPI_SPEC")
-    or Path(__file__).resolve().parents[4] / "shared" / "discord-api-spec" / "openapi.json"
-)
+# Discord's OpenAPI description, vendored with its licence in tests/data/discord-api-spec/.
+# It is part of the repository, so a missing file is a broken checkout, not a reason to
+# stop validating: the stand-in refuses to start without it.
+DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "data" / "discord-api-spec" / "openapi.json"
 _UNAUTHENTICATED_PREFIXES = ("/interactions/", "/webhooks/")
 
 
 class StandIn(DispatchMixin):
     """A Discord stand-in on 127.0.0.1 with a random free port.
 
-    ``spec_path=None`` uses the shared OpenAPI file when present (validation is skipped
-    with a warning when it is absent); ``spec_path=False`` turns validation off.
+    ``spec_path=None`` validates every request against the vendored OpenAPI file
+    (:data:`DEFAULT_SPEC`) and raises :class:`FileNotFoundError` when it is missing;
+    ``spec_path=False`` turns validation off, for benchmarks only: no test does.
     """
 
     def __init__(
@@ -102,11 +100,10 @@ class StandIn(DispatchMixin):
             return None
         path = DEFAULT_SPEC if spec_path is None or spec_path is True else Path(spec_path)
         if not path.is_file():
-            warnings.warn(
-                f"Discord OpenAPI spec not found at {path}; request validation is OFF",
-                stacklevel=3,
+            raise FileNotFoundError(
+                f"Discord's OpenAPI spec is missing at {path}: the stand-in validates every "
+                "request against it (see tests/data/README.md to restore it)"
             )
-            return None
         return SpecValidator.load(path)
 
     # -- lifecycle -------------------------------------------------------------------------

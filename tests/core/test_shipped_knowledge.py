@@ -19,11 +19,9 @@ from jsonschema import Draft202012Validator
 
 from bot.core.knowledge import Entry, Knowledge, load
 from bot.core.matching import Matcher
-from tests.conftest import REPO_ROOT, SHARED_DIR, SHIPPED_KNOWLEDGE
+from tests.conftest import COVERAGE, REPO_ROOT, SHIPPED_KNOWLEDGE, SOURCE_DIR
 
 SCHEMA = SHIPPED_KNOWLEDGE.parent / "schema.json"
-COVERAGE = SHARED_DIR / "knowledge-coverage.yaml"
-SOURCE_DIR = SHARED_DIR / "source"
 EXCERPTS = REPO_ROOT / "tests" / "data" / "excerpts"
 MIN_ALTERNATES = 6
 MIN_QUOTE = 30  # shorter quotes are phrases ("exploring possible"), not claims about wording
@@ -57,9 +55,8 @@ def squash(text: str) -> str:
 
 @cache
 def brief_text() -> str:
-    files = sorted(SOURCE_DIR.glob("*.txt")) if SOURCE_DIR.is_dir() else []
-    if not files:
-        pytest.skip(f"no source texts in {SOURCE_DIR}")
+    files = sorted(SOURCE_DIR.glob("*.txt"))
+    assert files, f"no source texts in {SOURCE_DIR}: the vendored brief is missing"
     return squash(" ".join(f.read_text(encoding="utf-8") for f in files))
 
 
@@ -137,8 +134,6 @@ def test_first_line_points_editors_at_the_schema() -> None:
 
 
 def test_every_required_topic_has_its_entry() -> None:
-    if not COVERAGE.is_file():
-        pytest.skip(f"{COVERAGE} is absent")
     coverage = yaml.safe_load(COVERAGE.read_text(encoding="utf-8"))
     required = {topic for section in coverage.values() for topic in section}
     assert required - set(entry_ids()) == set()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
+
+import pytest
 
 from bot.health import Heartbeat, check_heartbeat, write_heartbeat
 
@@ -27,3 +30,42 @@ def test_stale_missing_broken_and_disconnected_are_unhealthy(tmp_path) -> None:
     assert not ok and "reconnecting" in message
     path.write_text("{not json", encoding="utf-8")
     assert not check_heartbeat(path, 60)[0]
+
+
+@pytest.mark.parametrize(
+    ("state", "words"),
+    [
+        ("starting", "connecting to Discord"),
+        ("reconnecting", "connection lost"),
+        ("stopping", "shutting down"),
+        ("failed", "never connected"),
+    ],
+)
+def test_every_state_but_connected_is_unhealthy_and_named(
+    tmp_path: Path, state: str, words: str
+) -> None:
+    path = tmp_path / "heartbeat.json"
+    write_heartbeat(path, Heartbeat(at=1000.0, state=state))
+    ok, message = check_heartbeat(path, max_age=60, now=1004.0)
+    assert not ok
+    assert message.startswith(f"unhealthy: gateway {state}: ") and words in message
+    assert message.endswith("(4s ago)")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"at": 1000, "state": "dancing"}',
+        '{"at": "soon", "state": "connected"}',
+        '{"at": NaN, "state": "connected"}',
+        '{"at": 1000, "state": "connected", "extra": 1}',
+        "[]",
+    ],
+)
+def test_a_heartbeat_no_bot_writes_is_unreadable(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "heartbeat.json"
+    path.write_text(content, encoding="utf-8")
+    assert check_heartbeat(path, 60, now=1000.0) == (
+        False,
+        f"unhealthy: the heartbeat at {path} is unreadable",
+    )

@@ -18,7 +18,7 @@ STATES = {
     "connected": "connected",
     "reconnecting": "connection lost; resuming",
     "stopping": "shutting down (SIGTERM or Ctrl-C)",
-    "failed": "the start never connected; see the bot's log",
+    "failed": "the bot gave up and exited; its log says why",
 }
 
 

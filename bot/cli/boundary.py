@@ -37,7 +37,10 @@ def process_boundary(call: Callable[[], int]) -> int:
     would print "Exception ignored ... BrokenPipeError" and exit 120.
     """
     try:
-        code = call()
+        try:
+            code = call()
+        except SystemExit as exc:  # argparse's --help, --version and usage errors
+            code = _status(exc.code)
         sys.stdout.flush()
     except BrokenPipeError:
         _silence_stdout()
@@ -77,6 +80,13 @@ def fail(messages: Iterable[str], status: ExitCode) -> ExitCode:
 def printable(text: str) -> str:
     """Escape control and invisible characters so printed text cannot fool a terminal."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
+def _status(code: object) -> int:
+    """The exit status ``sys.exit(code)`` would give."""
+    if code is None:
+        return ExitCode.OK
+    return code if isinstance(code, int) else ExitCode.FAILED
 
 
 def _silence_stdout() -> None:

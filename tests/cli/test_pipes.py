@@ -123,10 +123,23 @@ def test_eval_into_head_exits_quietly_every_time(labelled_set: Path) -> None:
 )
 def test_a_reader_gone_before_the_first_byte_gives_141(argv: list[str]) -> None:
     """The deterministic worst case: the pipe's read end is closed before eln-bot writes."""
+    result = into_closed_pipe(argv)
+    assert result.stderr == b""
+    assert result.returncode == CLOSED_PIPE
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["kb", "history", "--help"], ["--version"]])
+def test_help_into_a_closed_pipe_is_quiet(argv: list[str]) -> None:
+    result = into_closed_pipe(argv)
+    assert result.stderr == b""
+    assert result.returncode in (0, CLOSED_PIPE)  # argparse swallows the write error itself
+
+
+def into_closed_pipe(argv: list[str]) -> subprocess.CompletedProcess[bytes]:
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
-        result = subprocess.run(
+        return subprocess.run(
             [*ELN_BOT, *argv],
             input=b"how many signed it\n",
             stdout=write_end,
@@ -138,8 +151,6 @@ def test_a_reader_gone_before_the_first_byte_gives_141(argv: list[str]) -> None:
         )
     finally:
         os.close(write_end)
-    assert result.stderr == b""
-    assert result.returncode == CLOSED_PIPE
 
 
 def test_the_entry_point_itself_returns_141_on_a_closed_pipe(

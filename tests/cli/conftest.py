@@ -8,6 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import REPO_ROOT
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment for an eln-bot subprocess, without the developer's own bot settings."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "ELN_"))}
+    return {**base, "PYTHONPATH": str(REPO_ROOT), **extra}
+
 
 @pytest.fixture(autouse=True)
 def no_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_main import clean_env
+from tests.cli.conftest import clean_env
 
 pty = pytest.importorskip("pty", reason="pseudo-terminals are POSIX only")
 pytest.importorskip("readline", reason="this Python has no readline")

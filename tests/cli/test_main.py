@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,13 +13,8 @@ import pytest
 
 from bot.cli.checks import check_labelled
 from bot.cli.main import run as cli_run
+from tests.cli.conftest import clean_env
 from tests.conftest import REPO_ROOT
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The environment without the developer's own bot settings."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "ELN_"))}
-    return {**base, "PYTHONPATH": str(REPO_ROOT), **extra}
 
 
 def run(

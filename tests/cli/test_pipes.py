@@ -23,7 +23,7 @@ import pytest
 
 from bot.cli.boundary import CLOSED_PIPE
 from bot.cli.main import main
-from tests.cli.test_main import clean_env
+from tests.cli.conftest import clean_env
 from tests.conftest import REPO_ROOT
 
 RUNS = 20

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import ModuleType
 
 from bot.cli.ask import EXAMPLE, explain, matcher_for, render_text, too_long
 from bot.config import Settings
@@ -40,7 +40,7 @@ Type a question and press Enter for the answer and its sources, e.g. {EXAMPLE}
 class LineEditing:
     """readline, set up for this session; ``save`` writes the history back (best effort)."""
 
-    readline: Any  # the readline module (GNU readline or libedit)
+    readline: ModuleType  # GNU readline or libedit
     history: Path | None
 
     def save(self) -> None:

@@ -74,8 +74,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     history.add_argument("--limit", type=_positive, default=20)
     undo = command("undo", _undo, "undo the latest change still in effect, or the one given")
     undo.add_argument("change", nargs="?", type=_positive, help="change id (see history)")
-    export = command("export", _export, "print the merged knowledge as YAML")
-    export.add_argument("--output", type=Path, help="write to this file instead of stdout")
+    exporting = command("export", export, "print the merged knowledge as YAML")
+    exporting.add_argument("--output", type=Path, help="write to this file instead of stdout")
     imp = command("import", _import, "replace the knowledge with a YAML file (shows the plan)")
     imp.add_argument("file", type=Path, help="a knowledge file ('-' for stdin)")
     imp.add_argument("--yes", action="store_true", help="apply the plan")
@@ -121,17 +121,6 @@ def _positive(text: str) -> int:
 # --- running -----------------------------------------------------------------------------
 
 
-def export_command(args: argparse.Namespace, settings: Settings) -> int:
-    """``eln-bot export``: the merged knowledge as YAML, to ``--output`` or stdout."""
-    return export_to(settings, args.output)
-
-
-def export_to(settings: Settings, output: Path | None) -> int:
-    from bot.storage import KnowledgeStore  # noqa: PLC0415 - see TYPE_CHECKING above
-
-    return _write_export(KnowledgeStore(settings.knowledge_path, settings.data_dir), output)
-
-
 def _store(args: argparse.Namespace, settings: Settings) -> KnowledgeStore:
     from bot.storage import KnowledgeStore  # noqa: PLC0415 - see TYPE_CHECKING above
 
@@ -140,8 +129,12 @@ def _store(args: argparse.Namespace, settings: Settings) -> KnowledgeStore:
 
 
 def _paths(args: argparse.Namespace, settings: Settings) -> tuple[Path, Path]:
-    """``--knowledge`` and ``--data-dir`` where given, else ELN_KNOWLEDGE and ELN_DATA_DIR."""
-    return args.knowledge or settings.knowledge_path, args.data_dir or settings.data_dir
+    """``--knowledge`` and ``--data-dir`` where given, else ELN_KNOWLEDGE and ELN_DATA_DIR.
+
+    ``eln-bot export`` has neither option; it always uses the settings.
+    """
+    knowledge = getattr(args, "knowledge", None) or settings.knowledge_path
+    return knowledge, getattr(args, "data_dir", None) or settings.data_dir
 
 
 def _by(args: argparse.Namespace) -> str:
@@ -200,7 +193,8 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
     return ExitCode.OK
 
 
-def _export(args: argparse.Namespace, settings: Settings) -> int:
+def export(args: argparse.Namespace, settings: Settings) -> int:
+    """``eln-bot export`` and ``eln-bot kb export``: the merged knowledge as YAML."""
     return _write_export(_store(args, settings), args.output)
 
 

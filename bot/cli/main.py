@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", help="print the merged knowledge as YAML")
     export.add_argument("--output", type=Path)
-    export.set_defaults(handler=Lazy("bot.cli.kb", "export_command"))
+    export.set_defaults(handler=Lazy("bot.cli.kb", "export"))
 
     health = sub.add_parser("health", help="exit 0 when the running bot's gateway is alive")
     health.add_argument("--max-age", type=_seconds, default=120.0, help="seconds (default 120)")

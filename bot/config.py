@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.errors import ConfigError
 
@@ -15,6 +18,8 @@ KNOWLEDGE_PACKAGE = "bot.knowledge_data"  # pyproject.toml maps knowledge/ to th
 KNOWLEDGE_FILE = "faq.yaml"
 DEFAULT_API_BASE = "https://discord.com"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+SYNC_CHOICES = ("auto", "always", "never")
+WHOLE = re.compile(r"[0-9]+")  # int() would also take "1_000", "+5" and non-ASCII digits
 
 
 def bundled_knowledge() -> Path:
@@ -71,31 +76,57 @@ class Settings:
     ) -> Settings:
         """Build settings from ``env`` (default: os.environ plus ``.env`` where present).
 
-        Raises ConfigError naming the setting when a value cannot be used.
+        Every value is checked here, once, so a typo stops start-up with one line naming the
+        setting and where it was set, instead of surfacing later as odd behaviour (a ``nan``
+        reload interval once left the gateway 41 s behind). Raises ConfigError.
         """
-        values = dict(_read_dotenv(dotenv)) if dotenv is not None else {}
-        values.update(os.environ if env is None else env)
-        get = values.get
+        raw = RawSettings.read(os.environ if env is None else env, dotenv)
+        shard_count = _whole(raw, "ELN_SHARD_COUNT", minimum=1)
         return cls(
-            token=_token(values),
-            api_base=get("DISCORD_API_BASE") or DEFAULT_API_BASE,
-            knowledge_path=Path(get("ELN_KNOWLEDGE") or bundled_knowledge()),
-            data_dir=Path(get("ELN_DATA_DIR") or "data"),
-            answer_channels=frozenset(_ids(get("ELN_ANSWER_CHANNELS"), "ELN_ANSWER_CHANNELS")),
-            moderator_role=(get("ELN_MODERATOR_ROLE") or "").strip() or None,
-            audit_channel=_opt_int(get("ELN_AUDIT_CHANNEL"), "ELN_AUDIT_CHANNEL"),
-            guild_id=_opt_int(get("ELN_GUILD_ID"), "ELN_GUILD_ID"),
-            log_level=_level(get("ELN_LOG_LEVEL")),
-            shard_count=_opt_int(get("ELN_SHARD_COUNT"), "ELN_SHARD_COUNT"),
-            shard_ids=tuple(_ids(get("ELN_SHARD_IDS"), "ELN_SHARD_IDS")) or None,
-            max_question=_opt_int(get("ELN_MAX_QUESTION"), "ELN_MAX_QUESTION") or 500,
-            user_rate=_rate(get("ELN_USER_RATE"), "ELN_USER_RATE", Rate(5, 30.0)),
-            channel_rate=_rate(get("ELN_CHANNEL_RATE"), "ELN_CHANNEL_RATE", Rate(20, 60.0)),
-            reload_interval=_opt_float(get("ELN_RELOAD_INTERVAL"), "ELN_RELOAD_INTERVAL") or 1.0,
-            sync_commands=_choice(
-                get("ELN_SYNC_COMMANDS"), "ELN_SYNC_COMMANDS", ("auto", "always", "never")
-            ),
+            token=_token(raw),
+            api_base=_url(raw, "DISCORD_API_BASE") or DEFAULT_API_BASE,
+            knowledge_path=Path(raw.get("ELN_KNOWLEDGE") or bundled_knowledge()),
+            data_dir=Path(raw.get("ELN_DATA_DIR") or "data"),
+            answer_channels=frozenset(_ids(raw, "ELN_ANSWER_CHANNELS", minimum=1)),
+            moderator_role=raw.get("ELN_MODERATOR_ROLE"),
+            audit_channel=_whole(raw, "ELN_AUDIT_CHANNEL", minimum=1),
+            guild_id=_whole(raw, "ELN_GUILD_ID", minimum=1),
+            log_level=_choice(raw, "ELN_LOG_LEVEL", LOG_LEVELS, "INFO"),
+            shard_count=shard_count,
+            shard_ids=_shard_ids(raw, shard_count),
+            max_question=_whole(raw, "ELN_MAX_QUESTION", minimum=1) or 500,
+            user_rate=_rate(raw, "ELN_USER_RATE") or Rate(5, 30.0),
+            channel_rate=_rate(raw, "ELN_CHANNEL_RATE") or Rate(20, 60.0),
+            reload_interval=_seconds(raw, "ELN_RELOAD_INTERVAL") or 1.0,
+            sync_commands=_choice(raw, "ELN_SYNC_COMMANDS", SYNC_CHOICES, "auto"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class RawSettings:
+    """The settings as text, and where each came from, so an error can say what to fix."""
+
+    values: Mapping[str, str]
+    origins: Mapping[str, str]
+
+    @classmethod
+    def read(cls, env: Mapping[str, str], dotenv: Path | None) -> RawSettings:
+        """``dotenv``'s values (if the file exists) overlaid by ``env``: the environment wins."""
+        from_file = _read_dotenv(dotenv) if dotenv is not None else {}
+        where = f"the .env file at {dotenv.absolute()}" if dotenv is not None else ""
+        origins = dict.fromkeys(from_file, where) | dict.fromkeys(env, "the environment")
+        return cls({**from_file, **env}, origins)
+
+    def get(self, name: str) -> str | None:
+        """The value with surrounding blanks removed; None when unset or blank (= default)."""
+        return (self.values.get(name) or "").strip() or None
+
+    def error(self, name: str, problem: str, *, show_value: bool = True) -> ConfigError:
+        """One line: the setting, its value (unless secret), where it was set, what is wrong."""
+        value = self.values.get(name, "")
+        shown = f"={_clip(value)!r}" if show_value else ""
+        where = self.origins.get(name, "the defaults")
+        return ConfigError(f"{name}{shown} (set in {where}): {problem}")
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
@@ -106,79 +137,117 @@ def _read_dotenv(path: Path) -> dict[str, str]:
     return {k: v for k, v in dotenv_values(path).items() if v is not None}
 
 
-def _token(values: Mapping[str, str]) -> str | None:
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _token(raw: RawSettings) -> str | None:
     """The token from DISCORD_TOKEN, or from the file DISCORD_TOKEN_FILE names (Docker secrets)."""
-    token = (values.get("DISCORD_TOKEN") or "").strip()
+    token = raw.get("DISCORD_TOKEN") or ""
     source = "DISCORD_TOKEN"
-    path = values.get("DISCORD_TOKEN_FILE")
+    path = raw.get("DISCORD_TOKEN_FILE")
     if not token and path:
         source = "DISCORD_TOKEN_FILE"
         try:
             token = Path(path).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError(f"DISCORD_TOKEN_FILE: cannot read {path} ({exc.strerror})") from None
+            raise raw.error(source, f"cannot read {path} ({exc.strerror})") from None
     if any(c.isspace() or not c.isprintable() for c in token):
-        raise ConfigError(
-            f"{source}: the token contains spaces, line breaks or control "
-            "characters; copy it again from the Developer Portal"
+        raise raw.error(
+            source,
+            "the token contains spaces, line breaks or control characters; "
+            "copy it again from the Developer Portal",
+            show_value=False,
         )
     return token or None
 
 
-def _opt_int(raw: str | None, name: str) -> int | None:
-    if raw is None or not raw.strip():
+def _whole(raw: RawSettings, name: str, *, minimum: int) -> int | None:
+    """A whole number in plain ASCII digits, at least ``minimum``; None when unset."""
+    text = raw.get(name)
+    if text is None:
         return None
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"{name} must not be negative")
+    if not WHOLE.fullmatch(text):
+        raise raw.error(name, f"must be a whole number, {minimum} or more")
+    value = int(text)
+    if value < minimum:
+        raise raw.error(name, f"must be {minimum} or more")
     return value
 
 
-def _opt_float(raw: str | None, name: str) -> float | None:
-    if raw is None or not raw.strip():
+def _seconds(raw: RawSettings, name: str) -> float | None:
+    """A finite number of seconds above 0 (``nan`` and ``inf`` parse as floats: refuse them)."""
+    text = raw.get(name)
+    if text is None:
         return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive")
+    value = _finite(text)
+    if value is None or value <= 0:
+        raise raw.error(name, "must be a number of seconds above 0, such as 1 or 0.5")
     return value
 
 
-def _ids(raw: str | None, name: str) -> list[int]:
-    if not raw:
-        return []
-    parts = [p for p in raw.replace(";", ",").replace(" ", ",").split(",") if p]
-    return [v for p in parts if (v := _opt_int(p, name)) is not None]
+def _finite(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
-def _level(raw: str | None) -> str:
-    level = (raw or "INFO").strip().upper()
-    if level not in LOG_LEVELS:
-        raise ConfigError(f"ELN_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {raw!r}")
-    return level
+def _ids(raw: RawSettings, name: str, *, minimum: int) -> list[int]:
+    """Whole numbers separated by commas, semicolons or spaces."""
+    text = raw.get(name) or ""
+    parts = [p for p in re.split(r"[,;\s]+", text) if p]
+    if not all(WHOLE.fullmatch(p) and int(p) >= minimum for p in parts):
+        raise raw.error(name, f"must be whole numbers ({minimum} or more) separated by commas")
+    return [int(p) for p in parts]
 
 
-def _rate(raw: str | None, name: str, default: Rate) -> Rate:
-    """Parse ``COUNT/SECONDS`` such as ``5/30``."""
-    if not raw:
+def _shard_ids(raw: RawSettings, shard_count: int | None) -> tuple[int, ...] | None:
+    """The shards this process runs: each below ELN_SHARD_COUNT, which must then be set."""
+    ids = tuple(_ids(raw, "ELN_SHARD_IDS", minimum=0))
+    if not ids:
+        return None
+    if shard_count is None:
+        raise raw.error("ELN_SHARD_IDS", "needs ELN_SHARD_COUNT as well")
+    if max(ids) >= shard_count:
+        raise raw.error(
+            "ELN_SHARD_IDS", f"shard ids run from 0 to {shard_count - 1} (ELN_SHARD_COUNT)"
+        )
+    return ids
+
+
+def _rate(raw: RawSettings, name: str) -> Rate | None:
+    """``COUNT/SECONDS`` such as ``5/30``: a whole count of 1 or more, finite seconds above 0."""
+    text = raw.get(name)
+    if text is None:
+        return None
+    count, _, per = text.partition("/")
+    seconds = _finite(per.strip())
+    if not WHOLE.fullmatch(count.strip()) or int(count) < 1 or seconds is None or seconds <= 0:
+        raise raw.error(
+            name, "must look like 5/30: a count of 1 or more per a number of seconds above 0"
+        )
+    return Rate(int(count), seconds)
+
+
+def _choice(raw: RawSettings, name: str, options: tuple[str, ...], default: str) -> str:
+    """One of ``options`` (any case), returned as spelt in ``options``."""
+    text = raw.get(name)
+    if text is None:
         return default
-    try:
-        count, per = raw.split("/", 1)
-        rate = Rate(int(count), float(per))
-    except ValueError:
-        raise ConfigError(f"{name} must look like 5/30 (count/seconds), got {raw!r}") from None
-    if rate.count < 1 or rate.per <= 0:
-        raise ConfigError(f"{name} must allow at least 1 event per positive number of seconds")
-    return rate
+    for option in options:
+        if option.lower() == text.lower():
+            return option
+    raise raw.error(name, f"must be one of {', '.join(options)}")
 
 
-def _choice(raw: str | None, name: str, options: tuple[str, ...]) -> str:
-    value = (raw or options[0]).strip().lower()
-    if value not in options:
-        raise ConfigError(f"{name} must be one of {', '.join(options)}, got {raw!r}")
-    return value
+def _url(raw: RawSettings, name: str) -> str | None:
+    """An http(s) URL with a host, such as ``https://discord.com``."""
+    text = raw.get(name)
+    if text is None:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise raw.error(name, "must be an http:// or https:// URL, such as https://discord.com")
+    return text

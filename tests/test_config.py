@@ -63,13 +63,94 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path) -> None:
     [
         ("ELN_GUILD_ID", "abc", "whole number"),
         ("ELN_LOG_LEVEL", "LOUD", "must be one of"),
-        ("ELN_USER_RATE", "fast", "count/seconds"),
+        ("ELN_USER_RATE", "fast", "must look like 5/30"),
         ("ELN_SYNC_COMMANDS", "sometimes", "must be one of"),
         ("DISCORD_TOKEN_FILE", "/nonexistent/token", "cannot read"),
-        ("DISCORD_TOKEN", "abc\ndef", "line breaks"),
     ],
 )
 def test_bad_values_name_the_setting(name: str, value: str, words: str) -> None:
     with pytest.raises(ConfigError) as info:
         Settings.from_env({name: value}, dotenv=None)
-    assert name in str(info.value) and words in str(info.value)
+    assert str(info.value).startswith(f"{name}=") and words in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ELN_RELOAD_INTERVAL", "nan"),
+        ("ELN_RELOAD_INTERVAL", "inf"),
+        ("ELN_RELOAD_INTERVAL", "-inf"),
+        ("ELN_RELOAD_INTERVAL", "0"),
+        ("ELN_RELOAD_INTERVAL", "-1"),
+        ("ELN_RELOAD_INTERVAL", "1s"),
+        ("ELN_SHARD_COUNT", "0"),
+        ("ELN_SHARD_COUNT", "-2"),
+        ("ELN_MAX_QUESTION", "0"),
+        ("ELN_MAX_QUESTION", "1_000"),
+        ("ELN_MAX_QUESTION", "\uff15"),  # a full-width 5: int() would take it
+        ("ELN_MAX_QUESTION", "2.5"),
+        ("ELN_AUDIT_CHANNEL", "0"),
+        ("ELN_ANSWER_CHANNELS", "1,x"),
+        ("ELN_USER_RATE", "5/nan"),
+        ("ELN_USER_RATE", "5/inf"),
+        ("ELN_USER_RATE", "0/30"),
+        ("ELN_CHANNEL_RATE", "5/0"),
+        ("ELN_SHARD_IDS", "0,1"),  # without ELN_SHARD_COUNT
+        ("DISCORD_API_BASE", "discord.com"),
+    ],
+)
+def test_out_of_range_values_are_refused_in_one_line(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({name: value}, dotenv=None)
+    message = str(info.value)
+    assert message.startswith(f"{name}={value!r} (set in the environment): ")
+    assert "\n" not in message
+
+
+def test_shard_ids_must_lie_below_the_count() -> None:
+    env = {"ELN_SHARD_COUNT": "2", "ELN_SHARD_IDS": "1 2"}
+    with pytest.raises(ConfigError, match=r"ELN_SHARD_IDS='1 2'.*from 0 to 1"):
+        Settings.from_env(env, dotenv=None)
+    assert Settings.from_env({**env, "ELN_SHARD_IDS": "0, 1"}, dotenv=None).shard_ids == (0, 1)
+
+
+def test_usable_edge_values_are_kept() -> None:
+    settings = Settings.from_env(
+        {
+            "ELN_RELOAD_INTERVAL": "0.25",
+            "ELN_MAX_QUESTION": " 1 ",
+            "ELN_CHANNEL_RATE": "1/0.5",
+            "ELN_SHARD_COUNT": "1",
+            "ELN_SHARD_IDS": "0",
+        },
+        dotenv=None,
+    )
+    assert (settings.reload_interval, settings.max_question) == (0.25, 1)
+    assert settings.channel_rate == Rate(1, 0.5)
+    assert (settings.shard_count, settings.shard_ids) == (1, (0,))
+
+
+def test_blank_values_mean_the_default() -> None:
+    blank = dict.fromkeys(("ELN_MAX_QUESTION", "ELN_RELOAD_INTERVAL", "ELN_USER_RATE"), " ")
+    settings = Settings.from_env(blank, dotenv=None)
+    assert (settings.max_question, settings.reload_interval) == (500, 1.0)
+    assert settings.user_rate == Rate(5, 30.0)
+
+
+def test_a_bad_value_in_the_dotenv_file_says_so(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("ELN_SHARD_COUNT=0\nELN_GUILD_ID=7\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({}, dotenv=env_file)
+    assert str(info.value) == (
+        f"ELN_SHARD_COUNT='0' (set in the .env file at {env_file}): must be 1 or more"
+    )
+    fixed = Settings.from_env({"ELN_SHARD_COUNT": "3"}, dotenv=env_file)  # environment wins
+    assert (fixed.shard_count, fixed.guild_id) == (3, 7)
+
+
+def test_a_bad_token_is_reported_without_showing_it() -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"DISCORD_TOKEN": "abc\ndef-secret"}, dotenv=None)
+    assert str(info.value).startswith("DISCORD_TOKEN (set in the environment): ")
+    assert "line breaks" in str(info.value) and "secret" not in str(info.value)

@@ -4,10 +4,11 @@ It calls the same ``KnowledgeStore`` methods as the moderator slash commands, so
 made here is validated, logged and undoable exactly like one made in Discord, and is safe to
 run while the bot is up (the store serialises writers across processes).
 
-Exit status: 0 once the change is on disk (or the report is printed); 1 when the store
-refuses the change (invalid result, unknown id, nothing to undo...); 2 when the input itself
-is unusable (unreadable or malformed file, missing options, bad settings). Errors are one
-line per problem on stderr, never a traceback.
+Exit status (``bot.errors.ExitCode``, the table every command shares): OK once the change is
+on disk (or the report is printed); FAILED when the store refuses the change (invalid result,
+unknown id, nothing to undo...); USAGE when the input itself is unusable (unreadable or
+malformed file, missing options, bad settings). Errors are one line per problem on stderr,
+never a traceback (``bot.cli.boundary``).
 
 Text from moderators and users is printed with control and invisible characters escaped, so
 a question containing terminal escape codes or right-to-left overrides cannot disguise
@@ -17,41 +18,30 @@ itself on an operator's terminal. ``export`` writes YAML, which escapes them its
 from __future__ import annotations
 
 import argparse
-import functools
-import logging
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.core.knowledge import KnowledgeError, iter_errors, read_document
-from bot.errors import BotError, ConfigError
-from bot.storage import Change, KnowledgeStore, write_atomic
-from bot.storage.usage import Insights
+from bot.cli.boundary import UsageError, printable
+from bot.core.knowledge import KnowledgeError, read_document
+from bot.errors import ExitCode
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the store and insights load when a kb command runs, not for `ask`
     from bot.config import Settings
-
-log = logging.getLogger(__name__)
+    from bot.storage import Change, KnowledgeStore
+    from bot.storage.usage import Insights
 
 CLEARABLE = ("passage", "tags", "related", "action")
-Handler = Callable[[argparse.Namespace], int]
-
-
-class UsageError(Exception):
-    """Input the command cannot use (exit 2); one message per problem."""
-
-    def __init__(self, *messages: str) -> None:
-        super().__init__(messages[0] if messages else "bad input")
-        self.messages = messages
+Handler = Callable[[argparse.Namespace, "Settings"], int]
 
 
 # --- argument parsing ---------------------------------------------------------------------
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``kb`` command and its sub-commands to the main CLI."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--by", help="who makes the change (default: $USER, else 'cli')")
@@ -65,8 +55,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = kb.add_subparsers(dest="kb_command", metavar="COMMAND", required=True)
 
     def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-        parser = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
-        parser.set_defaults(func=functools.partial(_run, handler))
+        parser: argparse.ArgumentParser = commands.add_parser(
+            name, parents=[common], help=help_text, description=help_text
+        )
+        parser.set_defaults(handler=handler)
         return parser
 
     _entry_options(command("add", _add, "add an entry from a YAML file and/or options"), add=True)
@@ -82,8 +74,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     history.add_argument("--limit", type=_positive, default=20)
     undo = command("undo", _undo, "undo the latest change still in effect, or the one given")
     undo.add_argument("change", nargs="?", type=_positive, help="change id (see history)")
-    export = command("export", _export, "print the merged knowledge as YAML")
-    export.add_argument("--output", type=Path, help="write to this file instead of stdout")
+    exporting = command("export", export, "print the merged knowledge as YAML")
+    exporting.add_argument("--output", type=Path, help="write to this file instead of stdout")
     imp = command("import", _import, "replace the knowledge with a YAML file (shows the plan)")
     imp.add_argument("file", type=Path, help="a knowledge file ('-' for stdin)")
     imp.add_argument("--yes", action="store_true", help="apply the plan")
@@ -129,73 +121,35 @@ def _positive(text: str) -> int:
 # --- running -----------------------------------------------------------------------------
 
 
-def export_to(settings: Settings, output: Path | None) -> int:
-    """``eln-bot export``: the merged knowledge as YAML, to ``output`` or stdout."""
-    return _guarded(
-        lambda: _write_export(KnowledgeStore(settings.knowledge_path, settings.data_dir), output)
-    )
+def _store(args: argparse.Namespace, settings: Settings) -> KnowledgeStore:
+    from bot.storage import KnowledgeStore  # noqa: PLC0415 - see TYPE_CHECKING above
 
-
-def _run(handler: Handler, args: argparse.Namespace) -> int:
-    return _guarded(lambda: handler(args))
-
-
-def _guarded(call: Callable[[], int]) -> int:
-    """Run one command, turning every expected failure into lines on stderr and a status."""
-    try:
-        return call()
-    except UsageError as exc:
-        return _fail(exc.messages, 2)
-    except KnowledgeError as exc:
-        problems = list(iter_errors(exc.problems)) or exc.problems
-        return _fail([str(p) for p in problems], 1)
-    except ConfigError as exc:
-        return _fail([str(exc)], 2)
-    except BotError as exc:
-        return _fail([str(exc)], 1)
-    except OSError as exc:
-        return _fail([f"{exc.filename or 'file'}: {exc.strerror or exc}"], 1)
-
-
-def _fail(messages: Iterable[str], status: int) -> int:
-    for message in messages:
-        print(f"error: {_safe(message)}", file=sys.stderr)
-    return status
-
-
-def _store(args: argparse.Namespace) -> KnowledgeStore:
-    knowledge, data_dir = _paths(args)
+    knowledge, data_dir = _paths(args, settings)
     return KnowledgeStore(knowledge, data_dir)
 
 
-def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
-    if args.knowledge is not None and args.data_dir is not None:
-        return args.knowledge, args.data_dir
-    # Imported here: bot.config pulls in discord.py, slow and unneeded when paths are given.
-    from bot.config import Settings  # noqa: PLC0415
+def _paths(args: argparse.Namespace, settings: Settings) -> tuple[Path, Path]:
+    """``--knowledge`` and ``--data-dir`` where given, else ELN_KNOWLEDGE and ELN_DATA_DIR.
 
-    settings = Settings.from_env()
-    return args.knowledge or settings.knowledge_path, args.data_dir or settings.data_dir
+    ``eln-bot export`` has neither option; it always uses the settings.
+    """
+    knowledge = getattr(args, "knowledge", None) or settings.knowledge_path
+    return knowledge, getattr(args, "data_dir", None) or settings.data_dir
 
 
 def _by(args: argparse.Namespace) -> str:
-    return args.by or os.environ.get("USER") or "cli"
+    return str(args.by or os.environ.get("USER") or "cli")
 
 
 def _saved(change: Change) -> int:
-    print(f"change #{change.id} saved: {_safe(change.summary)}")
-    return 0
-
-
-def _safe(text: str) -> str:
-    """Escape control and invisible characters so printed text cannot fool a terminal."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+    print(f"change #{change.id} saved: {printable(change.summary)}")
+    return ExitCode.OK
 
 
 # --- store commands ----------------------------------------------------------------------
 
 
-def _add(args: argparse.Namespace) -> int:
+def _add(args: argparse.Namespace, settings: Settings) -> int:
     entry = _mapping_file(args.file) if args.file else {}
     entry.update(_option_fields(args))
     if args.entry_id is not None:
@@ -204,10 +158,10 @@ def _add(args: argparse.Namespace) -> int:
         entry["alternates"] = args.alternate
     if not entry:
         raise UsageError("give --file ENTRY.yaml or --id, --question, --answer, ...")
-    return _saved(_store(args).add(entry, _by(args)))
+    return _saved(_store(args, settings).add(entry, _by(args)))
 
 
-def _edit(args: argparse.Namespace) -> int:
+def _edit(args: argparse.Namespace, settings: Settings) -> int:
     fields = _mapping_file(args.file) if args.file else {}
     fields.update(_option_fields(args))
     if args.alternates_file:
@@ -215,63 +169,66 @@ def _edit(args: argparse.Namespace) -> int:
     fields.update(dict.fromkeys(args.clear or ()))
     if not fields:
         raise UsageError("nothing to change: give a field option such as --answer")
-    return _saved(_store(args).edit(args.id, fields, _by(args)))
+    return _saved(_store(args, settings).edit(args.id, fields, _by(args)))
 
 
-def _alias(args: argparse.Namespace) -> int:
-    return _saved(_store(args).alias(args.id, args.phrase, _by(args)))
+def _alias(args: argparse.Namespace, settings: Settings) -> int:
+    return _saved(_store(args, settings).alias(args.id, args.phrase, _by(args)))
 
 
-def _remove(args: argparse.Namespace) -> int:
-    return _saved(_store(args).remove(args.id, _by(args)))
+def _remove(args: argparse.Namespace, settings: Settings) -> int:
+    return _saved(_store(args, settings).remove(args.id, _by(args)))
 
 
-def _undo(args: argparse.Namespace) -> int:
-    return _saved(_store(args).undo(_by(args), args.change))
+def _undo(args: argparse.Namespace, settings: Settings) -> int:
+    return _saved(_store(args, settings).undo(_by(args), args.change))
 
 
-def _history(args: argparse.Namespace) -> int:
-    changes = _store(args).history(args.id, args.limit)
+def _history(args: argparse.Namespace, settings: Settings) -> int:
+    changes = _store(args, settings).history(args.id, args.limit)
     if not changes:
-        print(f"No changes to '{_safe(args.id)}'." if args.id else "No changes yet.")
+        print(f"No changes to '{printable(args.id)}'." if args.id else "No changes yet.")
     for change in changes:
-        print(f"#{change.id}  {change.at}  {_safe(change.by)}  {_safe(change.summary)}")
-    return 0
+        print(f"#{change.id}  {change.at}  {printable(change.by)}  {printable(change.summary)}")
+    return ExitCode.OK
 
 
-def _export(args: argparse.Namespace) -> int:
-    return _write_export(_store(args), args.output)
+def export(args: argparse.Namespace, settings: Settings) -> int:
+    """``eln-bot export`` and ``eln-bot kb export``: the merged knowledge as YAML."""
+    return _write_export(_store(args, settings), args.output)
 
 
 def _write_export(store: KnowledgeStore, output: Path | None) -> int:
+    from bot.storage import write_atomic  # noqa: PLC0415 - see TYPE_CHECKING above
+
     text = store.export_yaml()
     if output is None:
         sys.stdout.write(text)
-        return 0
+        return ExitCode.OK
     try:
         write_atomic(output, text.encode("utf-8"))
     except OSError as exc:
         raise UsageError(f"{output}: cannot write the file ({exc.strerror})") from None
     print(f"wrote {output}", file=sys.stderr)
-    return 0
+    return ExitCode.OK
 
 
-def _import(args: argparse.Namespace) -> int:
-    store = _store(args)
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    store = _store(args, settings)
     name = "<stdin>" if str(args.file) == "-" else str(args.file)
     plan = store.plan_import(_read_text(args.file), name)
     for warning in plan.warnings:
-        print(_safe(str(warning)), file=sys.stderr)
+        print(printable(str(warning)), file=sys.stderr)
     if plan.empty:
         print("Nothing to import: the file matches the current knowledge.")
-        return 0
+        return ExitCode.OK
     print(f"import {name}: {plan.summary()}")
     for mark, ids in (("+", plan.added), ("~", plan.changed), ("-", plan.removed)):
         for eid in ids:
             print(f"  {mark} {eid}")
     if not args.yes:
         print("Nothing written; run again with --yes to apply.")
-        return 0
+        return ExitCode.OK
     return _saved(store.apply_import(plan, _by(args)))
 
 
@@ -332,8 +289,10 @@ def _lines_file(path: Path) -> list[str]:
 # --- insights commands -------------------------------------------------------------------
 
 
-def _insights(args: argparse.Namespace) -> Insights:
-    _, data_dir = _paths(args)
+def _insights(args: argparse.Namespace, settings: Settings) -> Insights:
+    from bot.storage.usage import Insights  # noqa: PLC0415 - see TYPE_CHECKING above
+
+    _, data_dir = _paths(args, settings)
     return Insights(data_dir)
 
 
@@ -341,46 +300,44 @@ def _since(days: int | None) -> datetime | None:
     return None if days is None else datetime.now(UTC) - timedelta(days=days)
 
 
-def _unanswered(args: argparse.Namespace) -> int:
-    groups = _insights(args).unanswered(args.limit, _since(args.days))
+def _unanswered(args: argparse.Namespace, settings: Settings) -> int:
+    groups = _insights(args, settings).unanswered(args.limit, _since(args.days))
     if not groups:
         print("No unanswered questions.")
     for group in groups:
         closest = f"  closest: {', '.join(group.closest)}" if group.closest else ""
         print(
-            f"{group.count:>4}x  [{group.key}]  {_safe(group.example)}"
+            f"{group.count:>4}x  [{group.key}]  {printable(group.example)}"
             f"  (last {group.last_seen:%Y-%m-%d}){closest}"
         )
-    return 0
+    return ExitCode.OK
 
 
-def _resolve(args: argparse.Namespace) -> int:
-    group = _insights(args).resolve(args.key)
-    print(f"resolved [{group.key}]: {group.count} question(s) like {_safe(group.example)!r}")
-    return 0
+def _resolve(args: argparse.Namespace, settings: Settings) -> int:
+    group = _insights(args, settings).resolve(args.key)
+    print(f"resolved [{group.key}]: {group.count} question(s) like {printable(group.example)!r}")
+    return ExitCode.OK
 
 
-def _stats(args: argparse.Namespace) -> int:
-    stats = _insights(args).stats(_since(args.days), top=args.top)
+def _stats(args: argparse.Namespace, settings: Settings) -> int:
+    stats = _insights(args, settings).stats(_since(args.days), top=args.top)
     period = f"last {args.days} day(s)" if args.days else "all time"
     print(f"{period}: {stats.questions} question(s), {stats.answered} answered, ", end="")
     print(f"{stats.declined} declined ({stats.decline_rate:.0%})")
     print("most asked:" if stats.most_asked else "most asked: none")
     for entry, count in stats.most_asked:
-        print(f"  {count:>4}  {_safe(entry)}")
+        print(f"  {count:>4}  {printable(entry)}")
     print("least helpful:" if stats.least_helpful else "least helpful: none")
     for votes in stats.least_helpful:
-        print(f"  {votes.unhelpful:>4} of {votes.total} unhelpful  {_safe(votes.entry)}")
-    return 0
+        print(f"  {votes.unhelpful:>4} of {votes.total} unhelpful  {printable(votes.entry)}")
+    return ExitCode.OK
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m bot.cli.kb kb ...``: the kb commands without the rest of the CLI."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    parser = argparse.ArgumentParser(prog="eln-bot", description=__doc__.splitlines()[0])
-    register(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m bot.cli.kb kb ...``: the same as ``eln-bot kb ...``."""
+    from bot.cli.main import main as cli_main  # noqa: PLC0415 - main imports this module
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

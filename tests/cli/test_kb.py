@@ -1,8 +1,11 @@
-"""The `kb` sub-commands: exit codes, output, and one clear line per error."""
+"""The `kb` sub-commands: exit codes, output, and one clear line per error.
+
+Run in-process through the real entry point (``bot.cli.main.run``: parser, settings, error
+boundary), so what is asserted is what ``eln-bot kb ...`` prints and returns.
+"""
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -11,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.cli import kb as kb_cli
+from bot.cli.main import run as cli_run
 from bot.core.knowledge import parse_text
 from bot.storage import KnowledgeStore
 from bot.storage.usage import Insights
@@ -32,10 +35,7 @@ def store(paths: list[str]) -> KnowledgeStore:
 
 
 def run(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="eln-bot")
-    kb_cli.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(list(argv))
-    return args.func(args)
+    return cli_run(list(argv))
 
 
 def entry_file(tmp_path: Path, **fields: object) -> Path:
@@ -96,7 +96,7 @@ def test_a_bad_entry_file_is_one_clear_line(
     assert run("kb", "add", "--file", str(path), *paths) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert err.startswith("error: ") and "bad.yaml" in err and message in err
+    assert err.startswith("eln-bot: ") and "bad.yaml" in err and message in err
     assert "Traceback" not in err
     assert not (Path(paths[3]) / "changes.jsonl").exists()
 
@@ -107,7 +107,8 @@ def test_an_invalid_entry_lists_each_problem(
     bad = entry_file(tmp_path, answer="x" * 1300, sources=[{"title": "S", "url": "ftp://x"}])
     assert run("kb", "add", "--file", str(bad), *paths) == 1
     lines = capsys.readouterr().err.splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 3
+    assert lines[-1] == "eln-bot: 2 problem(s) found; nothing was loaded or changed."
     assert any("limit is 1,200" in line for line in lines)
     assert any("needs an http(s) url" in line for line in lines)
 
@@ -152,11 +153,11 @@ def test_edit_alias_remove_history_undo(
 
 def test_store_refusals_exit_1(paths: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert run("kb", "alias", "ghost", "x", *paths) == 1
-    assert capsys.readouterr().err == "error: No entry with id 'ghost'.\n"
+    assert capsys.readouterr().err == "eln-bot: No entry with id 'ghost'.\n"
     assert run("kb", "alias", "eln", "What is New START?", *paths) == 1
     assert "already on 'new-start'" in capsys.readouterr().err
     assert run("kb", "undo", *paths) == 1
-    assert capsys.readouterr().err == "error: Nothing to undo.\n"
+    assert capsys.readouterr().err == "eln-bot: Nothing to undo.\n"
     assert run("kb", "edit", "eln", *paths) == 2
     assert "nothing to change" in capsys.readouterr().err
     assert run("kb", "add", "--source-title", "only a title", *paths) == 2
@@ -238,7 +239,7 @@ def test_unanswered_resolve_and_stats(paths: list[str], capsys: pytest.CaptureFi
     assert run("kb", "resolve", key, *paths) == 0
     assert f"resolved [{key}]: 2 question(s)" in capsys.readouterr().out
     assert run("kb", "resolve", "nope", *paths) == 1
-    assert capsys.readouterr().err == "error: No unanswered group 'nope'.\n"
+    assert capsys.readouterr().err == "eln-bot: No unanswered group 'nope'.\n"
     assert run("kb", "stats", "--days", "7", *paths) == 0
     out = capsys.readouterr().out
     assert "4 question(s), 1 answered, 3 declined (75%)" in out
@@ -274,19 +275,22 @@ def test_module_entry_point(paths: list[str]) -> None:
     assert [e.id for e in knowledge.entries] == list(ENTRY_IDS)
 
 
-def test_export_to_for_the_main_cli(
-    tmp_path: Path, paths: list[str], store: KnowledgeStore, capsys: pytest.CaptureFixture[str]
+def test_export_for_the_main_cli(
+    tmp_path: Path,
+    paths: list[str],
+    store: KnowledgeStore,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from bot.config import Settings  # noqa: PLC0415 - pulls in discord.py; only this test
-
     store.alias("eln", "exported by the main cli", by="t")
-    settings = Settings(knowledge_path=Path(paths[1]), data_dir=Path(paths[3]))
-    assert kb_cli.export_to(settings, None) == 0
+    monkeypatch.setenv("ELN_KNOWLEDGE", paths[1])
+    monkeypatch.setenv("ELN_DATA_DIR", paths[3])
+    assert run("export") == 0
     assert parse_text(capsys.readouterr().out)[0] == store.knowledge()
     target = tmp_path / "main-export.yaml"
-    assert kb_cli.export_to(settings, target) == 0
+    assert run("export", "--output", str(target)) == 0
     assert parse_text(target.read_text(encoding="utf-8"))[0] == store.knowledge()
     capsys.readouterr()
-    assert kb_cli.export_to(settings, tmp_path / "missing-dir" / "x.yaml") == 2
+    assert run("export", "--output", str(tmp_path / "missing-dir" / "x.yaml")) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "missing-dir/x.yaml: cannot write" in err
+    assert err.startswith("eln-bot: ") and "missing-dir/x.yaml: cannot write" in err

@@ -3,30 +3,52 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from bot.cli.checks import check_labelled
+from bot.cli.main import run as cli_run
+from tests.cli.conftest import clean_env
 from tests.conftest import REPO_ROOT
 
 
 def run(
     *args: str, stdin: str = "", env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "ELN_"))}
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin,
         capture_output=True,
         text=True,
-        env={**base, **(env or {})},
+        env=clean_env(**(env or {})),
         cwd=cwd or REPO_ROOT,
         timeout=60,
         check=False,
     )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Outcome]:
+    """Run ``eln-bot ARGS`` in-process through its real parser, settings and error boundary."""
+
+    def call(*argv: str) -> Outcome:
+        code = cli_run(list(argv))
+        captured = capsys.readouterr()
+        return Outcome(code, captured.out, captured.err)
+
+    return call
 
 
 def test_ask_prints_answer_sources_and_confidence() -> None:
@@ -140,7 +162,149 @@ def test_console_answers_until_end_of_input() -> None:
     assert "normalised:" in result.stdout
 
 
-def test_bad_setting_is_one_line(tmp_path: Path) -> None:
+def test_console_handles_its_own_words_and_hints_at_them() -> None:
+    result = run("console", stdin="What is the Kyoto Protocol?\n\nhelp\nquit\nhow many signed it\n")
+    assert result.returncode == 0, result.stderr
+    assert 'Try asking "What are the seven urgent actions?", or type help.' in result.stdout
+    assert "quit, exit" in result.stdout and "?QUESTION" in result.stdout
+    assert "eln-bot" not in result.stdout  # hints name console commands, not the CLI
+    assert "145" not in result.stdout  # nothing is answered after quit
+
+
+def test_bad_setting_is_one_line() -> None:
     result = run("ask", "hi", env={"ELN_LOG_LEVEL": "LOUD"})
     assert result.returncode == 2
-    assert result.stderr.strip().startswith("eln-bot: ELN_LOG_LEVEL must be one of")
+    assert result.stdout == ""
+    assert result.stderr == (
+        "eln-bot: ELN_LOG_LEVEL='LOUD' (set in the environment): "
+        "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("ELN_RELOAD_INTERVAL", "nan"), ("ELN_SHARD_COUNT", "0"), ("ELN_MAX_QUESTION", "0")],
+)
+def test_settings_that_used_to_slip_through_stop_every_command(
+    cli: Callable[..., Outcome], monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    for command in (["ask", "hi"], ["check"], ["kb", "history"], ["health"]):
+        result = cli(*command)
+        assert result.code == 2, command
+        assert result.err.startswith(f"eln-bot: {name}={value!r} (set in the environment): ")
+        assert result.err.count("\n") == 1
+
+
+def test_a_bad_setting_in_dotenv_names_the_file(
+    cli: Callable[..., Outcome], tmp_path: Path
+) -> None:
+    (tmp_path / ".env").write_text("ELN_RELOAD_INTERVAL=inf\n", encoding="utf-8")  # in the cwd
+    result = cli("ask", "hi")
+    assert result.code == 2
+    assert result.err.startswith(
+        f"eln-bot: ELN_RELOAD_INTERVAL='inf' (set in the .env file at {tmp_path / '.env'}): "
+    )
+
+
+# --- eval: only a labelled set is scored -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("in_scope: [\n", ":2:1: not valid YAML ("),
+        ("{q: 1\n", "not valid YAML"),
+        ("- a\n- b\n", "expected a mapping with in_scope"),
+        ("", "expected a mapping with in_scope (questions and the ids"),
+        ("questions:\n  - hello\n", "missing in_scope and out_of_scope"),
+        ("in_scope: []\n", "missing out_of_scope;"),
+        ("in_scope: []\nout_of_scope: []\n", "no questions in in_scope or out_of_scope"),
+        ("in_scope: {}\nout_of_scope: []\n", "in_scope must be a list, found dict"),
+        ("in_scope:\nout_of_scope: [x]\n", "in_scope must be a list, found nothing"),
+        ("in_scope: [{q: hi}]\nout_of_scope: []\n", "in_scope item 1 needs q"),
+        ("in_scope: [{q: hi, ids: []}]\nout_of_scope: []\n", "in_scope item 1 needs q"),
+        ("in_scope: []\nout_of_scope: [x, {a: 1}]\n", "out_of_scope item 2 must be a question"),
+        ("in_scope: []\nout_of_scope: [x]\nin-scope: []\n", "unknown key(s) in-scope;"),
+    ],
+)
+def test_eval_refuses_a_file_that_is_not_a_labelled_set_in_one_line(
+    cli: Callable[..., Outcome], tmp_path: Path, text: str, expected: str
+) -> None:
+    path = tmp_path / "set.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = cli("eval", str(path))
+    assert result.code == 2
+    assert result.out == ""
+    assert result.err.startswith(f"eln-bot: {path}") and expected in result.err
+    assert result.err.count("\n") == 1, result.err
+
+
+def test_eval_of_a_missing_file_is_one_line(cli: Callable[..., Outcome], tmp_path: Path) -> None:
+    result = cli("eval", str(tmp_path / "nope.yaml"))
+    assert result.code == 2
+    assert result.err == f"eln-bot: {tmp_path / 'nope.yaml'}: cannot read the file " + (
+        "(No such file or directory)\n"
+    )
+
+
+def test_eval_refusal_from_the_command_line(tmp_path: Path) -> None:
+    """The same through a real process: one line, exit 2, nothing on stdout."""
+    path = tmp_path / "set.yaml"
+    path.write_text("entries: [\n  - a: b\n  c\n", encoding="utf-8")
+    result = run("eval", str(path))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith(f"eln-bot: {path}:") and result.stderr.count("\n") == 1
+
+
+def test_eval_accepts_a_smalltalk_list(tmp_path: Path) -> None:
+    labelled = tmp_path / "set.yaml"
+    labelled.write_text(
+        "in_scope:\n  - {q: how many ppl signed, ids: signatories}\n"
+        "out_of_scope: []\nsmalltalk: [hello there, thanks bot]\n",
+        encoding="utf-8",
+    )
+    result = run("eval", str(labelled))
+    assert result.returncode == 0, result.stderr
+    assert "100.0%  (1/1)" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "path", ["tests/data/dev_set.yaml", "tests/data/holdout_set.yaml", "benchmarks/final_set.yaml"]
+)
+def test_the_shipped_labelled_sets_pass_the_check(path: str) -> None:
+    check_labelled(REPO_ROOT / path)
+
+
+# --- exit codes and start-up -------------------------------------------------------------
+
+
+def test_usage_errors_exit_2_for_every_command(
+    cli: Callable[..., Outcome], capsys: pytest.CaptureFixture[str]
+) -> None:
+    for argv in (["frobnicate"], ["ask", "--nope"], ["kb"], ["health", "--max-age", "nan"]):
+        with pytest.raises(SystemExit) as info:
+            cli(*argv)
+        assert info.value.code == 2, argv
+        assert "usage: eln-bot" in capsys.readouterr().err
+    assert cli("ask").code == 2  # no question given
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["ask", "how many signed it"], ["ask", "--json"], ["console"], ["check"], ["health"]],
+)
+def test_offline_commands_load_no_discord_module(argv: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "bot", *argv],
+        input="how many signed it\n",
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=clean_env(),
+        timeout=60,
+        check=False,
+    )
+    imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()]
+    assert "bot.config" in imported  # the import log is really there
+    assert not [m for m in imported if m.split(".")[0] in ("discord", "aiohttp")]

@@ -21,6 +21,7 @@ from types import ModuleType
 from bot.cli.ask import EXAMPLE, explain, matcher_for, render_text, too_long
 from bot.config import Settings
 from bot.core.matching import Matcher
+from bot.core.surface import CONSOLE
 from bot.errors import ExitCode
 
 PROMPT = "ask> "
@@ -108,7 +109,7 @@ def respond(line: str, matcher: Matcher, settings: Settings) -> str | None:
     if refusal := too_long(question, settings):
         return refusal
     result = matcher.match(question)
-    reply = render_text(result, hint=CONSOLE_HINT)
+    reply = render_text(result, hint=CONSOLE_HINT, surface=CONSOLE)
     return f"{reply}\n{explain(result)}" if show_why else reply
 
 

@@ -114,6 +114,16 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--quiet", action="store_true", help="summary only, no list of misses")
     ev.set_defaults(handler=Lazy("bot.cli.checks", "evaluate_set"))
 
+    cal = sub.add_parser(
+        "calibrate", help="refit the answer/decline model on labelled question sets"
+    )
+    cal.add_argument("files", nargs="+", type=Path, help="labelled sets (YAML), as for eval")
+    cal.add_argument("--knowledge", type=Path, help="knowledge file (default: the bundled one)")
+    cal.add_argument(
+        "--output", type=Path, help="where to write (default: decision.json beside the knowledge)"
+    )
+    cal.set_defaults(handler=Lazy("bot.cli.checks", "calibrate"))
+
     export = sub.add_parser("export", help="print the merged knowledge as YAML")
     export.add_argument("--output", type=Path)
     export.set_defaults(handler=Lazy("bot.cli.kb", "export"))

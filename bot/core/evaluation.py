@@ -90,34 +90,37 @@ class Report:
         )
 
 
+LABELLED_KEYS = ("in_scope", "out_of_scope")  # required
+OPTIONAL_KEYS = ("smalltalk",)  # questions the bot should meet with small talk
+KEYS_HELP = (
+    "in_scope (questions and the ids that answer them) and out_of_scope (questions to decline)"
+)
+
+
 def load_labelled(path: Path) -> Labelled:
-    """Read a labelled set; one clear BotError line if it is not one."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise BotError(f"cannot read labelled set {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise BotError(f"{path}: not valid YAML{where}") from None
-    if not isinstance(data, dict) or not {"in_scope", "out_of_scope"} <= set(data):
-        raise BotError(f"{path}: a labelled set needs in_scope and out_of_scope lists")
-    pairs: list[tuple[str, frozenset[str]]] = []
-    for i, item in enumerate(_list(data, "in_scope", path)):
-        ids = item.get("ids") if isinstance(item, dict) else None
-        if not isinstance(item.get("q") if isinstance(item, dict) else None, str) or not ids:
-            raise BotError(f"{path}: in_scope item {i + 1} needs q and ids")
-        pairs.append((item["q"], frozenset([ids] if isinstance(ids, str) else map(str, ids))))
-    outs = tuple(
-        _question(q, "out_of_scope", i, path)
-        for i, q in enumerate(_list(data, "out_of_scope", path))
+    """Read a labelled set; one clear BotError line, naming the file, if it is not one.
+
+    Without the checks a file lacking the keys scored "0.0% (0/0)", and bad YAML dumped the
+    parser's multi-line message.
+    """
+    data = _read_yaml(path)
+    if not isinstance(data, dict):
+        raise BotError(f"{path}: expected a mapping with {KEYS_HELP}, found {_kind(data)}")
+    if missing := [k for k in LABELLED_KEYS if k not in data]:
+        raise BotError(f"{path}: missing {' and '.join(missing)}; a labelled set has {KEYS_HELP}")
+    if unknown := sorted(str(k) for k in data if k not in LABELLED_KEYS + OPTIONAL_KEYS):
+        raise BotError(f"{path}: unknown key(s) {', '.join(unknown)}; expected {KEYS_HELP}")
+    pairs = tuple(
+        _labelled(item, number, path)
+        for number, item in enumerate(_list(data, "in_scope", path), start=1)
     )
-    talk = tuple(
-        _question(q, "smalltalk", i, path) for i, q in enumerate(_list(data, "smalltalk", path))
+    outs, talk = (
+        tuple(_question(q, key, n, path) for n, q in enumerate(_list(data, key, path), start=1))
+        for key in ("out_of_scope", "smalltalk")
     )
     if not pairs and not outs:
-        raise BotError(f"{path}: the labelled set is empty")
-    return Labelled(tuple(pairs), outs, talk)
+        raise BotError(f"{path}: no questions in in_scope or out_of_scope")
+    return Labelled(pairs, outs, talk)
 
 
 def evaluate(matcher: Matcher, labelled: Labelled) -> Report:
@@ -218,18 +221,48 @@ def _note(report: Report, result: Match, ids: frozenset[str]) -> None:
         report.outcomes.append((result.confidence, result.candidates[0].entry.id in ids))
 
 
-def _question(item: Any, key: str, index: int, path: Path) -> str:
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BotError(f"{path}: cannot read the file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise BotError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise BotError(f"{where}: not valid YAML ({problem})") from None
+
+
+def _labelled(item: Any, number: int, path: Path) -> tuple[str, frozenset[str]]:
+    ids = item.get("ids") if isinstance(item, dict) else None
+    ids = [ids] if isinstance(ids, str) else ids
+    question = item.get("q") if isinstance(item, dict) else None
+    if not isinstance(question, str) or not isinstance(ids, list) or not ids:
+        raise BotError(
+            f"{path}: in_scope item {number} needs q (the question) and ids "
+            "(the entry ids that answer it)"
+        )
+    if not all(isinstance(i, str) for i in ids):
+        raise BotError(f"{path}: in_scope item {number}: ids must be entry ids (text)")
+    return question, frozenset(ids)
+
+
+def _question(item: Any, key: str, number: int, path: Path) -> str:
     """A question given as plain text or as ``{q: text}``."""
     text = item.get("q") if isinstance(item, dict) else item
     if not isinstance(text, str) or not text.strip():
-        raise BotError(f"{path}: {key} item {index + 1} must be a question")
+        raise BotError(f"{path}: {key} item {number} must be a question (text)")
     return text
 
 
 def _list(data: dict[str, Any], key: str, path: Path) -> list[Any]:
-    value = data.get(key)
-    if value is None:
-        return []
+    value = data.get(key, [])
     if not isinstance(value, list):
-        raise BotError(f"{path}: {key} must be a list")
+        raise BotError(f"{path}: {key} must be a list, found {_kind(value)}")
     return value
+
+
+def _kind(value: Any) -> str:
+    return "nothing" if value is None else type(value).__name__

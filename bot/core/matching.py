@@ -97,7 +97,8 @@ class Match:
     suggestions: tuple[Entry, ...] = ()  # "did you mean", only when not answering
     confidence: float = 0.0  # probability that the top candidate is right (0-1)
     smalltalk: smalltalk.Kind | None = None
-    out_of_range: int | None = None  # "recommendation 9" when there are seven
+    out_of_range: int | None = None  # "recommendation 9" when there are seven...
+    item_count: int = 0  # ...and how many there are
     features: tuple[float, ...] = ()
 
     @property
@@ -299,6 +300,7 @@ class Matcher:
             suggestions,
             confidence=confidence,
             out_of_range=requested if requested is not None and requested > count else None,
+            item_count=count,
             features=features,
         )
 

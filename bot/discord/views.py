@@ -66,8 +66,7 @@ def reply_for(
             dismissable=dismissable,
         )
     if found.out_of_range is not None:
-        count = knowledge.action_count
-        return Reply(content=render.OUT_OF_RANGE_TEXT.format(count=count))
+        return Reply(content=render.OUT_OF_RANGE_TEXT.format(count=found.item_count))
     if found.suggestions:
         return Reply(
             embed=render.unsure_embed(found),

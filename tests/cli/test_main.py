@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli.checks import check_labelled
 from bot.cli.main import run as cli_run
+from bot.core.decision import DecisionModel
+from bot.core.evaluation import load_labelled
 from tests.cli.conftest import clean_env
 from tests.conftest import REPO_ROOT
 
@@ -69,10 +70,29 @@ def test_ask_declines_honestly() -> None:
 def test_ask_json_reads_stdin_and_writes_exact_keys() -> None:
     result = run("ask", "--json", stdin="how many signed it\n\nWhat is the Schengen Agreement?\n")
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [set(x) for x in lines] == [{"question", "id", "score", "suggestions", "answer"}] * 2
+    keys = {"question", "id", "score", "suggestions", "answer", "status", "confidence"}
+    assert [set(x) for x in lines] == [keys] * 2
     assert lines[0]["id"] == "signatories" and lines[0]["answer"]
+    assert lines[0]["status"] == "answer" and 0.5 < lines[0]["confidence"] <= 1
     assert lines[1]["id"] is None and lines[1]["answer"] is None
+    assert lines[1]["status"] == "decline"
     assert isinstance(lines[1]["suggestions"], list)
+
+
+@pytest.mark.parametrize(
+    ("line", "status"),
+    [("hi there", "smalltalk"), ("thanks!", "smalltalk"), ("x" * 1001, "too_long")],
+)
+def test_ask_json_status_names_small_talk_and_over_long_questions(line: str, status: str) -> None:
+    result = run("ask", "--json", stdin=line + "\n")
+    (answer,) = [json.loads(x) for x in result.stdout.splitlines()]
+    assert answer["status"] == status and answer["id"] is None
+
+
+def test_offline_answers_name_offline_commands() -> None:
+    result = run("ask", "what is this bot and how do I ask it something?")
+    assert 'eln-bot ask "your question"' in result.stdout
+    assert "`/" not in result.stdout and "{" not in result.stdout
 
 
 def test_ask_explain_shows_the_reasoning() -> None:
@@ -150,8 +170,8 @@ def test_eval_prints_accuracy_decline_rate_and_misses(tmp_path: Path) -> None:
     )
     result = run("eval", str(labelled))
     assert result.returncode == 0
-    assert "50.0%  (1/2)" in result.stdout
-    assert "100.0%  (1/1)" in result.stdout
+    assert "50.0%  (1/2;" in result.stdout
+    assert "100.0%  (1/1;" in result.stdout
     assert "what is the weather" in result.stdout
 
 
@@ -266,14 +286,23 @@ def test_eval_accepts_a_smalltalk_list(tmp_path: Path) -> None:
     )
     result = run("eval", str(labelled))
     assert result.returncode == 0, result.stderr
-    assert "100.0%  (1/1)" in result.stdout
+    assert "100.0%  (1/1;" in result.stdout
 
 
 @pytest.mark.parametrize(
-    "path", ["tests/data/dev_set.yaml", "tests/data/holdout_set.yaml", "benchmarks/final_set.yaml"]
+    "path",
+    [
+        "tests/data/dev_set.yaml",
+        "tests/data/train_set.yaml",
+        "tests/data/holdout_set.yaml",
+        "benchmarks/final_set.yaml",
+        "benchmarks/blind_a.yaml",
+        "benchmarks/blind_b.yaml",
+        "benchmarks/blind_c.yaml",
+    ],
 )
 def test_the_shipped_labelled_sets_pass_the_check(path: str) -> None:
-    check_labelled(REPO_ROOT / path)
+    assert load_labelled(REPO_ROOT / path).in_scope
 
 
 # --- exit codes and start-up -------------------------------------------------------------
@@ -308,3 +337,26 @@ def test_offline_commands_load_no_discord_module(argv: list[str]) -> None:
     imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()]
     assert "bot.config" in imported  # the import log is really there
     assert not [m for m in imported if m.split(".")[0] in ("discord", "aiohttp")]
+
+
+def test_calibrate_refits_the_model_that_ask_then_uses(tmp_path: Path) -> None:
+    out = tmp_path / "decision.json"
+    result = run("calibrate", "tests/data/dev_set.yaml", "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "fitted on" in result.stdout and f"wrote {out}" in result.stdout
+    model = DecisionModel.load(out)
+    assert 0 < model.cutoffs.answer < model.cutoffs.strict < 1
+
+
+def test_calibrate_refuses_a_file_that_is_not_a_labelled_set(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("questions: []\n", encoding="utf-8")
+    result = run("calibrate", str(bad), "--output", str(tmp_path / "m.json"))
+    assert result.returncode == 2 and "missing in_scope and out_of_scope" in result.stderr
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_check_names_sibling_entries() -> None:
+    result = run("check")
+    assert result.returncode == 0
+    assert "siblings '" in result.stdout and "left out of its own entry" in result.stdout

@@ -105,7 +105,7 @@ def test_eval_into_head_exits_quietly_every_time(labelled_set: Path) -> None:
     for run in repeated(["eval", str(labelled_set)], []):
         assert run.stderr == ""
         assert run.status in (0, CLOSED_PIPE)
-        assert run.head.startswith("in-scope top-1 accuracy:") and "(0/15)" in run.head
+        assert run.head.startswith("in-scope answered right:") and "(0/15;" in run.head
         assert run.head.count("\n") == 10
 
 

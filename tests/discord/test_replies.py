@@ -177,9 +177,11 @@ def test_small_talk_gets_its_fixed_reply_and_no_buttons(knowledge: Knowledge) ->
 
 
 def test_a_position_past_the_end_says_how_many_actions_there_are(knowledge: Knowledge) -> None:
-    match = Match("recommendation 9", Status.DECLINE, (), "recommendation 9", out_of_range=9)
-    body = sent(reply_for(match, ASKER, knowledge))
     count = knowledge.action_count
+    match = Match(
+        "recommendation 9", Status.DECLINE, (), "recommendation 9", out_of_range=9, item_count=count
+    )
+    body = sent(reply_for(match, ASKER, knowledge))
     assert body["content"] == render.OUT_OF_RANGE_TEXT.format(count=count)
 
 

@@ -64,6 +64,23 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
 
     # --- shared plumbing ------------------------------------------------------------------
 
+    async def confirm(
+        self,
+        interaction: Interaction,
+        question: str,
+        verb: str,
+        fn: Callable[..., Change],
+        *args: Any,
+    ) -> None:
+        """Ask privately; on "yes", ``apply`` the change (its action named by ``verb``)."""
+
+        async def yes(inter: AnyInteraction) -> None:
+            await inter.response.edit_message(content=f"{verb.rstrip('e')}ing…", view=None)
+            await self.apply(inter, verb.lower(), fn, *args)
+
+        confirm = Confirm(interaction.user.id, yes, label=verb)
+        await send_private(interaction, question, view=self.bot.menus.track(confirm))
+
     async def apply(
         self,
         interaction: AnyInteraction,
@@ -170,15 +187,10 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
             await send_private(interaction, f"No entry with id '{entry}'.")
             return
 
-        async def yes(inter: AnyInteraction) -> None:
-            await inter.response.edit_message(content="Removing…", view=None)
-            await self.apply(inter, "remove", self.bot.service.store.remove, entry)
-
-        await send_private(
-            interaction,
-            f"Remove **{clip(current.question, 300)}** (`{entry}`)? `/kb undo` can bring it back.",
-            view=self.bot.menus.track(Confirm(interaction.user.id, yes, label="Remove")),
+        question = (
+            f"Remove **{clip(current.question, 300)}** (`{entry}`)? `/kb undo` can bring it back."
         )
+        await self.confirm(interaction, question, "Remove", self.bot.service.store.remove, entry)
 
     @app_commands.command(name="history", description="Recent changes, for one entry or all")
     @app_commands.describe(entry="Only this entry")
@@ -252,14 +264,9 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
             )
             return
 
-        async def yes(inter: AnyInteraction) -> None:
-            await inter.response.edit_message(content="Importing…", view=None)
-            await self.apply(inter, "import", self.bot.service.store.apply_import, plan)
-
-        await send_private(
-            interaction,
-            f"Importing `{clip(file.filename, 80)}` would make {plan.summary()}. Go ahead?",
-            view=self.bot.menus.track(Confirm(interaction.user.id, yes, label="Import")),
+        question = f"Importing `{clip(file.filename, 80)}` would make {plan.summary()}. Go ahead?"
+        await self.confirm(
+            interaction, question, "Import", self.bot.service.store.apply_import, plan
         )
 
     @app_commands.command(name="unanswered", description="Questions I could not answer")

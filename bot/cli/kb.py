@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -331,14 +331,3 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
     for votes in stats.least_helpful:
         print(f"  {votes.unhelpful:>4} of {votes.total} unhelpful  {printable(votes.entry)}")
     return ExitCode.OK
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m bot.cli.kb kb ...``: the same as ``eln-bot kb ...``."""
-    from bot.cli.main import main as cli_main  # noqa: PLC0415 - main imports this module
-
-    return cli_main(argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -263,7 +263,7 @@ def test_settings_supply_the_paths(
 
 def test_module_entry_point(paths: list[str]) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli.kb", "kb", "export", *paths],
+        [sys.executable, "-m", "bot", "kb", "export", *paths],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},

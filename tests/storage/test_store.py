@@ -660,7 +660,7 @@ def test_100_aliases_from_separate_processes(shipped: Path, data_dir: Path) -> N
     ]
     options = ("--knowledge", paths[0], "--data-dir", paths[1])
     cli = [
-        _python("-m", "bot.cli.kb", "kb", "alias", ENTRY_IDS[n % 4], f"cli phrasing {n}", *options)
+        _python("-m", "bot", "kb", "alias", ENTRY_IDS[n % 4], f"cli phrasing {n}", *options)
         for n in range(20)
     ]
     outputs = [p.communicate(timeout=60) for p in workers + cli]

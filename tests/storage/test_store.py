@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -761,4 +760,3 @@ def test_sigkilled_writers_never_lose_an_acknowledged_edit(
     assert kills == KILLS
     assert replays > 0  # some kills landed between the log append and the overlay write
     assert acked  # how many depends on the machine's speed; the repairs above are what count
-    assert set(Counter(e for e, _ in acked.values())) == set(ENTRY_IDS)

@@ -14,7 +14,7 @@ from bot.config import Rate
 from bot.core.knowledge import Entry
 from bot.core.matching import Match, Status
 from bot.core.normalise import looks_like_question
-from bot.core.text import clip
+from bot.core.text import MENTION, clip
 from bot.discord import render
 from bot.discord.client import Interaction, QABot
 from bot.discord.ratelimit import SlidingWindow
@@ -25,7 +25,6 @@ from bot.discord.views import answer
 log = logging.getLogger(__name__)
 QUIET_REPLY = Rate(1, 600.0)  # unprompted declines: one short reply per user per 10 minutes
 #: A user or role mention; the id is captured so the bot can tell its own apart.
-MENTION = re.compile(r"<@[!&]?(\d{5,25})>")
 
 
 class AskCog(commands.Cog, name="Ask"):

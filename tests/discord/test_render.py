@@ -3,16 +3,19 @@ nobody: checked on the embeds discord.py would send."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import discord
 import pytest
 
-from bot.core.knowledge import Knowledge, Passage, Problem, Source
+from bot.core.knowledge import Knowledge, Passage, Problem, Source, load
 from bot.core.matching import Status
 from bot.core.service import ReloadOutcome
+from bot.core.surface import COMMAND_LINE, CONSOLE
 from bot.core.text import clip
 from bot.discord import render
+from tests.conftest import SHIPPED_KNOWLEDGE
 
 from .conftest import make_entry, make_match
 
@@ -183,3 +186,14 @@ def test_a_passage_read_elsewhere_says_where() -> None:
     page = Passage("Words from the page.", "https://example.org/page")
     quoted = render.passage_embed(make_entry(passage=(page,))).to_dict()
     assert "> Words from the page.\nRead at <https://example.org/page>" in quoted["description"]
+
+
+def test_no_shipped_answer_names_the_wrong_surfaces_commands() -> None:
+    """Offline answers never name a slash command; Discord answers never an eln-bot one."""
+    shipped, _ = load(SHIPPED_KNOWLEDGE)
+    slash = re.compile(r"`/(?:ask|topics|recommendation|sources|help)\b")
+    for entry in shipped.entries:
+        for surface in (COMMAND_LINE, CONSOLE):
+            assert not slash.search(surface.fill(entry.answer)), entry.id
+        assert "eln-bot" not in render.DISCORD.fill(entry.answer), entry.id
+        assert "{" not in render.DISCORD.fill(entry.answer), entry.id

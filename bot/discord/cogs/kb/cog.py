@@ -64,6 +64,13 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
 
     # --- shared plumbing ------------------------------------------------------------------
 
+    async def _existing(self, interaction: Interaction, entry_id: str) -> Entry | None:
+        """The entry being served under ``entry_id``; if none, the moderator is told so."""
+        current = self.bot.service.snapshot.knowledge.get(entry_id)
+        if current is None:
+            await send_private(interaction, f"No entry with id '{entry_id}'.")
+        return current
+
     async def confirm(
         self,
         interaction: Interaction,
@@ -153,9 +160,8 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
     @app_commands.command(name="edit", description="Edit an entry's question, answer or sources")
     @app_commands.describe(entry="The entry to edit")
     async def edit(self, interaction: Interaction, entry: str) -> None:
-        current = self.bot.service.snapshot.knowledge.get(entry)
+        current = await self._existing(interaction, entry)
         if current is None:
-            await send_private(interaction, f"No entry with id '{entry}'.")
             return
 
         async def submit(inter: AnyInteraction, fields: Fields) -> None:
@@ -182,9 +188,8 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
     @app_commands.command(name="remove", description="Retire an entry (can be undone)")
     @app_commands.describe(entry="The entry to remove")
     async def remove(self, interaction: Interaction, entry: str) -> None:
-        current = self.bot.service.snapshot.knowledge.get(entry)
+        current = await self._existing(interaction, entry)
         if current is None:
-            await send_private(interaction, f"No entry with id '{entry}'.")
             return
 
         question = (

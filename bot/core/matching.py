@@ -25,7 +25,7 @@ from bot.core import smalltalk
 from bot.core.decision import DecisionModel
 from bot.core.english import is_common, rarity
 from bot.core.knowledge import Entry, Knowledge
-from bot.core.normalise import STOPWORDS, Normaliser, clean, item_number, requested_item
+from bot.core.normalise import STOPWORDS, Normaliser, clean, in_range, requested_item
 
 STOP_WEIGHT = 0.15
 ITEM_SCORE = 92.0  # confidence for an explicit "recommendation 4"
@@ -226,7 +226,7 @@ class Matcher:
         """Rare in this knowledge *and* in English means informative."""
         if self._norm.is_stopword(token) or surface in STOPWORDS or len(token) == 1:
             return STOP_WEIGHT  # a lone digit or letter says little ("2+2"); positions are
-            # read by item_number, years and counts have more digits
+            # read by requested_item, years and counts have more digits
         english = self.thresholds.english
         return math.log(1 + ratio) * ((1 - english) + english * rarity(surface))
 
@@ -277,7 +277,8 @@ class Matcher:
         # gains); the best clause's own score tells the decision how sure to be.
         use = self._reading(cleaned, exclude)
         count = self.knowledge.action_count
-        item = item_number(cleaned, count)
+        requested = requested_item(cleaned, count)  # read once: in range, or past the end
+        item = in_range(requested, count)
         candidates = use.candidates
         if item is not None:
             candidates = self._promote_item(candidates, item)
@@ -289,7 +290,6 @@ class Matcher:
         if status is not Status.ANSWER:
             floor = self.thresholds.suggest
             suggestions = tuple(c.entry for c in candidates[:3] if c.score >= floor)
-        requested = requested_item(cleaned, count) if item is None and count else None
         return Match(
             question,
             status,
@@ -299,7 +299,9 @@ class Matcher:
             item,
             suggestions,
             confidence=confidence,
-            out_of_range=requested if requested is not None and requested > count else None,
+            out_of_range=requested
+            if count and requested is not None and requested > count
+            else None,
             item_count=count,
             features=features,
         )

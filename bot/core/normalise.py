@@ -166,7 +166,11 @@ def item_number(cleaned: str, last: int) -> int | None:
     ``last`` is the number of items, so "the last action" resolves; a count such as
     "the seven actions" is not a position and returns None.
     """
-    number = requested_item(cleaned, last)
+    return in_range(requested_item(cleaned, last), last)
+
+
+def in_range(number: int | None, last: int) -> int | None:
+    """``number`` if it is a position in a list of ``last`` items, else None."""
     return number if number is not None and 1 <= number <= max(last, 1) else None
 
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 from machine import describe  # noqa: E402
 
 from bot.core.decision import model_beside  # noqa: E402
-from bot.core.evaluation import Rate, evaluate, load_labelled  # noqa: E402
+from bot.core.evaluation import Proportion, evaluate, load_labelled  # noqa: E402
 from bot.core.knowledge import Entry, Knowledge, Source, load  # noqa: E402
 from bot.core.matching import Matcher  # noqa: E402
 
@@ -178,10 +178,10 @@ def main() -> int:
         size = f"{set_name} ({len(questions.in_scope)} + {len(questions.out_of_scope)})"
         for method, matcher in ours:
             r = evaluate(matcher, questions)
-            outside = Rate(r.declined + r.smalltalk_replied, r.out_of_scope + r.smalltalk)
+            outside = Proportion(r.declined + r.smalltalk_replied, r.out_of_scope + r.smalltalk)
             print(
-                f"| {size} | {method} | {_rate(Rate(r.correct, r.in_scope))} | "
-                f"{_rate(Rate(r.offered, r.in_scope))} | {_rate(outside)} | {r.ece:.1%} |"
+                f"| {size} | {method} | {_rate(Proportion(r.correct, r.in_scope))} | "
+                f"{_rate(Proportion(r.offered, r.in_scope))} | {_rate(outside)} | {r.ece:.1%} |"
             )
         for method, answer in naive:
             ins, outs = accuracy(answer, questions)
@@ -189,7 +189,7 @@ def main() -> int:
     return 0
 
 
-def _rate(rate: Rate) -> str:
+def _rate(rate: Proportion) -> str:
     low, high = rate.interval()
     return f"{rate.value:.1%} [{low:.1%}–{high:.1%}]"
 

@@ -40,7 +40,7 @@ class Labelled:
 
 
 @dataclass(frozen=True, slots=True)
-class Rate:
+class Proportion:
     hits: int
     total: int
 
@@ -183,14 +183,13 @@ def fit_model(knowledge: Knowledge, sets: Iterable[Labelled]) -> DecisionModel:
 
 def format_report(report: Report, *, show_misses: bool = True) -> str:
     lines = [
-        f"in-scope answered right:        {Rate(report.correct, report.in_scope)}",
-        f"right entry answered or first suggested: {Rate(report.offered, report.in_scope)}",
-        f"out-of-scope declined:          {Rate(report.declined, report.out_of_scope)}",
+        f"in-scope answered right:        {Proportion(report.correct, report.in_scope)}",
+        f"right entry answered or first suggested: {Proportion(report.offered, report.in_scope)}",
+        f"out-of-scope declined:          {Proportion(report.declined, report.out_of_scope)}",
     ]
     if report.smalltalk:
-        lines.append(
-            f"small talk replied as such:     {Rate(report.smalltalk_replied, report.smalltalk)}"
-        )
+        replied = Proportion(report.smalltalk_replied, report.smalltalk)
+        lines.append(f"small talk replied as such:     {replied}")
     lines.extend(["", *format_reliability(report)])
     if show_misses and report.misses:
         lines.append("")

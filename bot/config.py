@@ -19,6 +19,7 @@ KNOWLEDGE_FILE = "faq.yaml"
 DEFAULT_API_BASE = "https://discord.com"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SYNC_CHOICES = ("auto", "always", "never")
+DATABASE_FILE = "eln-bot.sqlite3"
 WHOLE = re.compile(r"[0-9]+")  # int() would also take "1_000", "+5" and non-ASCII digits
 
 
@@ -39,6 +40,17 @@ def bundled_knowledge() -> Path:
     return PACKAGE_DIR.parent / "knowledge" / KNOWLEDGE_FILE
 
 
+def default_data_dir() -> Path:
+    """The platform's per-user data folder (``~/.local/share/eln-qa-bot`` on Linux).
+
+    Not the current folder: a moderator running ``eln-bot kb ...`` from anywhere edits the
+    same knowledge the bot serves. The Docker image sets ``ELN_DATA_DIR=/data``.
+    """
+    from platformdirs import user_data_path  # noqa: PLC0415 - only when not configured
+
+    return user_data_path("eln-qa-bot", appauthor=False)
+
+
 @dataclass(frozen=True, slots=True)
 class Rate:
     """At most ``count`` events per ``per`` seconds."""
@@ -52,7 +64,9 @@ class Settings:
     token: str | None = field(default=None, repr=False)
     api_base: str = DEFAULT_API_BASE
     knowledge_path: Path = field(default_factory=bundled_knowledge)
-    data_dir: Path = Path("data")
+    data_dir: Path = field(default_factory=default_data_dir)
+    database_url: str | None = field(default=None, repr=False)  # may hold a password
+    retention_days: int = 365
     answer_channels: frozenset[int] = frozenset()
     moderator_role: str | None = None
     audit_channel: int | None = None
@@ -65,6 +79,11 @@ class Settings:
     channel_rate: Rate = Rate(20, 60.0)
     reload_interval: float = 1.0
     sync_commands: str = "auto"  # auto: only when the declared commands changed; always; never
+
+    @property
+    def database_file(self) -> Path | None:
+        """The SQLite file in the data directory; None when ``ELN_DATABASE_URL`` names one."""
+        return None if self.database_url else self.data_dir / DATABASE_FILE
 
     @property
     def heartbeat_path(self) -> Path:
@@ -86,7 +105,9 @@ class Settings:
             token=_token(raw),
             api_base=_url(raw, "DISCORD_API_BASE") or DEFAULT_API_BASE,
             knowledge_path=Path(raw.get("ELN_KNOWLEDGE") or bundled_knowledge()),
-            data_dir=Path(raw.get("ELN_DATA_DIR") or "data"),
+            data_dir=Path(raw.get("ELN_DATA_DIR") or default_data_dir()),
+            database_url=_database_url(raw),
+            retention_days=_whole(raw, "ELN_RETENTION_DAYS", minimum=1) or 365,
             answer_channels=frozenset(_ids(raw, "ELN_ANSWER_CHANNELS", minimum=1)),
             moderator_role=raw.get("ELN_MODERATOR_ROLE"),
             audit_channel=_whole(raw, "ELN_AUDIT_CHANNEL", minimum=1),
@@ -240,6 +261,21 @@ def _choice(raw: RawSettings, name: str, options: tuple[str, ...], default: str)
         if option.lower() == text.lower():
             return option
     raise raw.error(name, f"must be one of {', '.join(options)}")
+
+
+def _database_url(raw: RawSettings) -> str | None:
+    """``postgresql://user:password@host/db`` (or ``sqlite:///path``); the value is never shown."""
+    text = raw.get("ELN_DATABASE_URL")
+    if text is None:
+        return None
+    scheme = urlsplit(text).scheme.split("+")[0]
+    if scheme not in ("postgresql", "postgres", "sqlite"):
+        raise raw.error(
+            "ELN_DATABASE_URL",
+            "must start with postgresql:// (or sqlite:///, for a file elsewhere)",
+            show_value=False,
+        )
+    return text
 
 
 def _url(raw: RawSettings, name: str) -> str | None:

@@ -11,6 +11,11 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, settings
 
+from bot.config import Settings
+from bot.storage.loading import open_database, open_insights, open_store
+from bot.storage.store import KnowledgeStore
+from bot.storage.usage import Insights
+
 # Property tests are bounded by their example counts, never by the clock: a loaded CI
 # machine runs the same examples more slowly instead of failing. Speed is measured in
 # benchmarks/, not asserted here. Tests that set their own settings start from these.
@@ -104,3 +109,15 @@ def write_knowledge(tmp_path: Path) -> Callable[[Any], Path]:
         return path
 
     return write
+
+
+def open_test_store(shipped: Path, data_dir: Path) -> KnowledgeStore:
+    """The store the bot and the CLI would open for this shipped file and data directory."""
+    chosen = Settings(knowledge_path=shipped, data_dir=data_dir)
+    return open_store(chosen, open_database(chosen))
+
+
+def open_test_insights(data_dir: Path) -> Insights:
+    """The usage records the bot would open in this data directory."""
+    chosen = Settings(data_dir=data_dir)
+    return open_insights(chosen, open_database(chosen))

@@ -14,7 +14,9 @@ def test_defaults_need_no_environment() -> None:
     settings = Settings.from_env({}, dotenv=None)
     assert settings.token is None
     assert settings.knowledge_path.name == "faq.yaml"
-    assert settings.data_dir == Path("data")
+    # the platform's user data folder, never the current folder
+    assert settings.data_dir.is_absolute() and settings.data_dir.name == "eln-qa-bot"
+    assert settings.database_file == settings.data_dir / "eln-bot.sqlite3"
     assert settings.answer_channels == frozenset()
 
 

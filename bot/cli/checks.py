@@ -13,7 +13,7 @@ from bot.core.evaluation import evaluate, fit_model, format_report, load_labelle
 from bot.core.knowledge import Knowledge
 from bot.core.matching import Matcher
 from bot.errors import BotError, ExitCode
-from bot.storage import write_atomic
+from bot.storage.files import write_atomic
 from bot.storage.loading import load_for_check
 
 

@@ -18,6 +18,7 @@ itself on an operator's terminal. ``export`` writes YAML, which escapes them its
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Callable
@@ -31,7 +32,8 @@ from bot.errors import ExitCode
 
 if TYPE_CHECKING:  # the store and insights load when a kb command runs, not for `ask`
     from bot.config import Settings
-    from bot.storage import Change, KnowledgeStore
+    from bot.storage.changes import Change
+    from bot.storage.store import KnowledgeStore
     from bot.storage.usage import Insights
 
 CLEARABLE = ("passage", "tags", "related", "action")
@@ -121,28 +123,28 @@ def _positive(text: str) -> int:
 # --- running -----------------------------------------------------------------------------
 
 
-def _store(args: argparse.Namespace, settings: Settings) -> KnowledgeStore:
-    from bot.storage import KnowledgeStore  # noqa: PLC0415 - see TYPE_CHECKING above
+def _store(args: argparse.Namespace, settings: Settings, *, write: bool) -> KnowledgeStore:
+    """The store the options name; a read-only command creates no database."""
+    from bot.storage.loading import open_database, open_store  # noqa: PLC0415 - see above
 
-    knowledge, data_dir = _paths(args, settings)
-    return KnowledgeStore(knowledge, data_dir)
+    chosen = _settings(args, settings)
+    database = open_database(chosen, create=write)
+    return open_store(chosen, database, knowledge=getattr(args, "knowledge", None))
 
 
-def _paths(args: argparse.Namespace, settings: Settings) -> tuple[Path, Path]:
-    """``--knowledge`` and ``--data-dir`` where given, else ELN_KNOWLEDGE and ELN_DATA_DIR.
-
-    ``eln-bot export`` has neither option; it always uses the settings.
-    """
-    knowledge = getattr(args, "knowledge", None) or settings.knowledge_path
-    return knowledge, getattr(args, "data_dir", None) or settings.data_dir
+def _settings(args: argparse.Namespace, settings: Settings) -> Settings:
+    """``--data-dir`` where given, else ELN_DATA_DIR (``eln-bot export`` has no options)."""
+    data_dir = getattr(args, "data_dir", None)
+    return settings if data_dir is None else dataclasses.replace(settings, data_dir=data_dir)
 
 
 def _by(args: argparse.Namespace) -> str:
     return str(args.by or os.environ.get("USER") or "cli")
 
 
-def _saved(change: Change) -> int:
-    print(f"change #{change.id} saved: {printable(change.summary)}")
+def _saved(store: KnowledgeStore, change: Change) -> int:
+    where = store.database.location.label
+    print(f"change #{change.id} saved: {printable(change.summary)} (in {where})")
     return ExitCode.OK
 
 
@@ -158,7 +160,8 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
         entry["alternates"] = args.alternate
     if not entry:
         raise UsageError("give --file ENTRY.yaml or --id, --question, --answer, ...")
-    return _saved(_store(args, settings).add(entry, _by(args)))
+    store = _store(args, settings, write=True)
+    return _saved(store, store.add(entry, _by(args)))
 
 
 def _edit(args: argparse.Namespace, settings: Settings) -> int:
@@ -169,23 +172,27 @@ def _edit(args: argparse.Namespace, settings: Settings) -> int:
     fields.update(dict.fromkeys(args.clear or ()))
     if not fields:
         raise UsageError("nothing to change: give a field option such as --answer")
-    return _saved(_store(args, settings).edit(args.id, fields, _by(args)))
+    store = _store(args, settings, write=True)
+    return _saved(store, store.edit(args.id, fields, _by(args)))
 
 
 def _alias(args: argparse.Namespace, settings: Settings) -> int:
-    return _saved(_store(args, settings).alias(args.id, args.phrase, _by(args)))
+    store = _store(args, settings, write=True)
+    return _saved(store, store.alias(args.id, args.phrase, _by(args)))
 
 
 def _remove(args: argparse.Namespace, settings: Settings) -> int:
-    return _saved(_store(args, settings).remove(args.id, _by(args)))
+    store = _store(args, settings, write=True)
+    return _saved(store, store.remove(args.id, _by(args)))
 
 
 def _undo(args: argparse.Namespace, settings: Settings) -> int:
-    return _saved(_store(args, settings).undo(_by(args), args.change))
+    store = _store(args, settings, write=True)
+    return _saved(store, store.undo(_by(args), args.change))
 
 
 def _history(args: argparse.Namespace, settings: Settings) -> int:
-    changes = _store(args, settings).history(args.id, args.limit)
+    changes = _store(args, settings, write=False).history(args.id, args.limit)
     if not changes:
         print(f"No changes to '{printable(args.id)}'." if args.id else "No changes yet.")
     for change in changes:
@@ -195,11 +202,11 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
 
 def export(args: argparse.Namespace, settings: Settings) -> int:
     """``eln-bot export`` and ``eln-bot kb export``: the merged knowledge as YAML."""
-    return _write_export(_store(args, settings), args.output)
+    return _write_export(_store(args, settings, write=False), args.output)
 
 
 def _write_export(store: KnowledgeStore, output: Path | None) -> int:
-    from bot.storage import write_atomic  # noqa: PLC0415 - see TYPE_CHECKING above
+    from bot.storage.files import write_atomic  # noqa: PLC0415 - see TYPE_CHECKING above
 
     text = store.export_yaml()
     if output is None:
@@ -214,7 +221,7 @@ def _write_export(store: KnowledgeStore, output: Path | None) -> int:
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
-    store = _store(args, settings)
+    store = _store(args, settings, write=bool(args.yes))
     name = "<stdin>" if str(args.file) == "-" else str(args.file)
     plan = store.plan_import(_read_text(args.file), name)
     for warning in plan.warnings:
@@ -229,7 +236,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     if not args.yes:
         print("Nothing written; run again with --yes to apply.")
         return ExitCode.OK
-    return _saved(store.apply_import(plan, _by(args)))
+    return _saved(store, store.apply_import(plan, _by(args)))
 
 
 def _option_fields(args: argparse.Namespace) -> dict[str, Any]:
@@ -289,11 +296,11 @@ def _lines_file(path: Path) -> list[str]:
 # --- insights commands -------------------------------------------------------------------
 
 
-def _insights(args: argparse.Namespace, settings: Settings) -> Insights:
-    from bot.storage.usage import Insights  # noqa: PLC0415 - see TYPE_CHECKING above
+def _insights(args: argparse.Namespace, settings: Settings, *, write: bool) -> Insights:
+    from bot.storage.loading import open_database, open_insights  # noqa: PLC0415 - see above
 
-    _, data_dir = _paths(args, settings)
-    return Insights(data_dir)
+    chosen = _settings(args, settings)
+    return open_insights(chosen, open_database(chosen, create=write))
 
 
 def _since(days: int | None) -> datetime | None:
@@ -301,7 +308,7 @@ def _since(days: int | None) -> datetime | None:
 
 
 def _unanswered(args: argparse.Namespace, settings: Settings) -> int:
-    groups = _insights(args, settings).unanswered(args.limit, _since(args.days))
+    groups = _insights(args, settings, write=False).unanswered(args.limit, _since(args.days))
     if not groups:
         print("No unanswered questions.")
     for group in groups:
@@ -314,13 +321,13 @@ def _unanswered(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _resolve(args: argparse.Namespace, settings: Settings) -> int:
-    group = _insights(args, settings).resolve(args.key)
+    group = _insights(args, settings, write=True).resolve(args.key)
     print(f"resolved [{group.key}]: {group.count} question(s) like {printable(group.example)!r}")
     return ExitCode.OK
 
 
 def _stats(args: argparse.Namespace, settings: Settings) -> int:
-    stats = _insights(args, settings).stats(_since(args.days), top=args.top)
+    stats = _insights(args, settings, write=False).stats(_since(args.days), top=args.top)
     period = f"last {args.days} day(s)" if args.days else "all time"
     print(f"{period}: {stats.questions} question(s), {stats.answered} answered, ", end="")
     print(f"{stats.declined} declined ({stats.decline_rate:.0%})")

@@ -66,12 +66,14 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
+    handler = getattr(args, "handler", None) or _default
+    # A command prints its own one-line result; the operator's INFO log is for the bot.
+    quiet = handler is not _run and settings.log_level != "DEBUG"
     logging.basicConfig(
-        level=getattr(logging, settings.log_level),
+        level=logging.WARNING if quiet else getattr(logging, settings.log_level),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    handler = getattr(args, "handler", None) or _default
     return int(handler(args, settings))
 
 

@@ -28,7 +28,8 @@ from bot.discord.endpoints import use_api_base
 from bot.discord.replies import send_private
 from bot.discord.views import DYNAMIC_ITEMS
 from bot.errors import BotError, ExitCode
-from bot.storage import KnowledgeStore, ServedKnowledge
+from bot.storage.loading import open_database, open_insights, open_store
+from bot.storage.store import ServedKnowledge
 from bot.storage.usage import Insights
 
 log = logging.getLogger(__name__)
@@ -119,10 +120,15 @@ def create_bot(
 
 def build_services(settings: Settings) -> tuple[ServedKnowledge, Insights]:
     """Load knowledge (raising KnowledgeError/StoreError) and open the usage records."""
-    store = KnowledgeStore(settings.knowledge_path, settings.data_dir)
+    database = open_database(settings)
+    store = open_store(settings, database)
     service = ServedKnowledge(store, model=model_beside(settings.knowledge_path))
-    service.load()
-    return service, Insights(settings.data_dir)
+    try:
+        service.load()
+    except KnowledgeError as exc:  # a broken shipped file: serve the last one that worked
+        store.serve_last_good(exc)
+        service.load()
+    return service, open_insights(settings, database)
 
 
 class _TokenFilter(logging.Filter):

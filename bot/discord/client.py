@@ -25,7 +25,7 @@ from bot.discord.jobs import HeartbeatJob, KnowledgeWatcher
 from bot.discord.menus import OpenMenus
 from bot.discord.recording import UsageRecorder
 from bot.discord.sync import sync_commands
-from bot.storage import ServedKnowledge
+from bot.storage.store import ServedKnowledge
 from bot.storage.usage import Insights
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class QABot(commands.AutoShardedBot):
     async def setup_hook(self) -> None:
         for cog in self._cogs:
             await self.add_cog(cog(self))
-        await sync_commands(self.tree, self.settings, self.application_id)
+        await sync_commands(self.tree, self.settings, self.application_id, self.insights.database)
         self.watcher.start()
         self.heartbeat.start()
 

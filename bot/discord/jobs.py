@@ -23,7 +23,7 @@ from discord.ext import tasks
 from bot.core.service import ReloadOutcome
 from bot.discord.gateway import GatewayState
 from bot.health import Heartbeat, write_heartbeat
-from bot.storage import ServedKnowledge
+from bot.storage.store import ServedKnowledge
 
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = 10.0

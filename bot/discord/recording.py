@@ -1,7 +1,9 @@
-"""Usage records for the moderators' statistics, written off the event loop.
+"""Usage records for the moderators' statistics, written off the event loop in batches.
 
 One recorder per bot. Answers never wait for a record and never fail because of one: a full
-disk or a lock timeout is logged, not raised. ``drain`` lets shutdown finish what was queued.
+disk or a busy database is logged, not raised. Records are gathered for a moment and stored
+in one transaction from a worker thread, so a busy server costs one commit per batch, not
+one per question. ``drain`` lets shutdown finish what was queued.
 """
 
 from __future__ import annotations
@@ -9,15 +11,20 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import discord
 
 from bot.core.knowledge import Entry
 from bot.core.matching import Match, Status
-from bot.storage.usage import Insights
+from bot.storage.usage import Asked, Insights
 
 log = logging.getLogger(__name__)
+BATCH_DELAY = 0.25  # seconds a record may wait for others to share its transaction
+BATCH_SIZE = 200
+PRUNE_EVERY = 3600.0  # seconds between deletions of records past the retention period
 
 #: Where a question came from: a message, or a command, button or menu.
 Source = discord.Interaction[discord.Client] | discord.Message
@@ -30,29 +37,38 @@ def where(source: Source) -> str:
     return f"guild={guild} channel={channel}"
 
 
+def _ids(source: Source) -> tuple[int | None, int | None]:
+    """The server (None in DMs) and the person a record is about."""
+    user = source.user if isinstance(source, discord.Interaction) else source.author
+    return (source.guild.id if source.guild else None), user.id
+
+
 class UsageRecorder:
     """Records answers, declined questions and votes into ``Insights``."""
 
     def __init__(self, insights: Insights) -> None:
         self.insights = insights
         self._pending: set[asyncio.Future[None]] = set()
+        self._queue: list[Asked] = []
+        self._flush_at: asyncio.TimerHandle | None = None
+        self._pruned = time.monotonic()
 
     def record(self, found: Match | Entry, source: Source) -> None:
         """An answer (a confident match or a picked entry) or a question left unanswered."""
         at = where(source)
+        guild_id, user_id = _ids(source)
+        now = datetime.now(UTC)
         entry = found if isinstance(found, Entry) else found.entry
         if entry is not None:
             log.info("answered entry=%s %s", entry.id, at)
-            self._later(functools.partial(self.insights.record_answer, entry.id, at))
+            self._add(Asked(now, at, entry.id, guild_id=guild_id, user_id=user_id))
         elif isinstance(found, Match) and found.status is not Status.SMALLTALK:
-            closest = [c.entry.id for c in found.candidates[:3]]
+            closest = tuple(c.entry.id for c in found.candidates[:3])
             log.info(
                 "unanswered score=%.0f closest=%s %s", found.score, ",".join(closest) or "-", at
             )
-            write = functools.partial(
-                self.insights.record_unanswered, found.question, at, closest, found.score
-            )
-            self._later(write)
+            declined = Asked(now, at, None, found.question, closest, found.score, guild_id, user_id)
+            self._add(declined)
 
     async def feedback(
         self, entry_id: str, helpful: bool, interaction: discord.Interaction[discord.Client]
@@ -66,21 +82,41 @@ class UsageRecorder:
             helpful,
             interaction.user.id,
             message_id=message,
+            guild_id=interaction.guild.id if interaction.guild else None,
         )
         await asyncio.to_thread(_safely, write)
 
     async def drain(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - a bound, not a wait
-        """Let queued records finish (at shutdown), for at most ``timeout`` seconds."""
+        """Store what is queued and let writes finish (at shutdown), for at most ``timeout``."""
+        self._flush()
         if self._pending:
             await asyncio.wait(self._pending, timeout=timeout)
 
-    def _later(self, write: Callable[[], None]) -> None:
+    def _add(self, record: Asked) -> None:
+        self._queue.append(record)
+        if len(self._queue) >= BATCH_SIZE:
+            self._flush()
+        elif self._flush_at is None:
+            self._flush_at = asyncio.get_running_loop().call_later(BATCH_DELAY, self._flush)
+
+    def _flush(self) -> None:
+        if self._flush_at is not None:
+            self._flush_at.cancel()
+            self._flush_at = None
+        batch, self._queue = self._queue, []
+        if batch:
+            self._later(functools.partial(self.insights.record_many, batch))
+        if time.monotonic() - self._pruned > PRUNE_EVERY:
+            self._pruned = time.monotonic()
+            self._later(self.insights.prune)
+
+    def _later(self, write: Callable[[], object]) -> None:
         future = asyncio.ensure_future(asyncio.to_thread(_safely, write))
         self._pending.add(future)
         future.add_done_callback(self._pending.discard)
 
 
-def _safely(write: Callable[[], None]) -> None:
+def _safely(write: Callable[[], object]) -> None:
     try:
         write()
     except Exception:  # usage records must never break answering

@@ -1,21 +1,24 @@
 """Slash-command sync: only when the declared commands changed (or as ELN_SYNC_COMMANDS says).
 
 Discord rate-limits command registration, so each start compares a digest of what it would
-send with a marker left by the last sync, and skips the PUT when nothing changed.
+send with a marker the last sync left in the database, and skips the PUT when nothing
+changed. Processes sharing one database share the marker, so a second shard does not
+sync again what the first just synced.
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import hashlib
 import json
 import logging
-from pathlib import Path
 
 import discord
 from discord import app_commands
 
 from bot.config import Settings
+from bot.errors import StoreError
+from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +27,7 @@ async def sync_commands(
     tree: app_commands.CommandTree[discord.Client],
     settings: Settings,
     application_id: int | None,
+    database: Database,
 ) -> None:
     """Sync ``tree`` globally, or to ``settings.guild_id``; never raises for an HTTP error."""
     mode = settings.sync_commands
@@ -34,10 +38,8 @@ async def sync_commands(
         tree.copy_global_to(guild=guild)
     digest = _digest(tree, guild, settings.api_base)
     where = f"to guild {guild.id}" if guild else "globally"
-    marker = settings.data_dir / (
-        f"commands-{application_id}-{guild.id if guild else 'global'}.sha256"
-    )
-    if mode == "auto" and _read(marker) == digest:
+    marker = f"commands:{application_id}:{guild.id if guild else 'global'}"
+    if mode == "auto" and await _read(database, marker) == digest:
         log.info("slash commands unchanged; not syncing")
         return
     try:
@@ -46,9 +48,10 @@ async def sync_commands(
         log.error("could not sync slash commands: %s", exc)
         return
     log.info("synced %d slash command(s) %s", len(synced), where)
-    with contextlib.suppress(OSError):
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(digest, encoding="utf-8")
+    try:
+        await asyncio.to_thread(database.set_meta, marker, digest)
+    except StoreError as exc:
+        log.warning("could not remember the command sync: %s", exc)
 
 
 def _digest(
@@ -60,8 +63,9 @@ def _digest(
     return hashlib.sha256(json.dumps(synced_to, sort_keys=True).encode()).hexdigest()
 
 
-def _read(path: Path) -> str | None:
+async def _read(database: Database, marker: str) -> str | None:
     try:
-        return path.read_text(encoding="utf-8").strip()
-    except OSError:
+        return await asyncio.to_thread(database.get_meta, marker)
+    except StoreError as exc:
+        log.warning("could not read the last command sync: %s", exc)
         return None

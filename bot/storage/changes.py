@@ -85,7 +85,7 @@ def _check_fragment(fragment: Any) -> None:
 
 def undo_target(changes: list[Change], change_id: int | None) -> Change:
     """The change to undo: the one named, else the latest still in effect."""
-    active = _activity(changes)
+    active = activity(changes)
     if change_id is None:
         latest = next((c for c in reversed(changes) if c.op != "undo" and active[c.id]), None)
         if latest is None:
@@ -99,7 +99,7 @@ def undo_target(changes: list[Change], change_id: int | None) -> Change:
     return target
 
 
-def _activity(changes: list[Change]) -> dict[int, bool]:
+def activity(changes: list[Change]) -> dict[int, bool]:
     """Which changes are in effect: an undo switches its target off, undoing it back on."""
     active: dict[int, bool] = {}
     by_id: dict[int, Change] = {}

@@ -1,4 +1,4 @@
-"""Durable, locked files: what ``bot.storage`` and its usage records write to the data directory.
+"""Durable files: atomic replacement, JSON lines (the file format of earlier releases), YAML.
 
 A record that a call has acknowledged must survive a crash or a power cut, and a reader must
 never see half a file: appends are fsynced, whole files are replaced atomically, and a torn
@@ -12,14 +12,13 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
-from filelock import FileLock, Timeout
 
 from bot.errors import StoreError
 
@@ -163,19 +162,6 @@ def repair_tail(path: Path) -> bool:
         return False
     log.warning("%s: removed an incomplete last line of %d bytes", path, size - keep)
     return True
-
-
-@contextlib.contextmanager
-def hold(lock: FileLock) -> Iterator[None]:
-    """Hold a cross-process lock; a timeout becomes a StoreError a moderator can act on."""
-    try:
-        lock.acquire()
-    except Timeout:
-        raise StoreError("The data directory is busy with another change; try again.") from None
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def utc_stamp(moment: datetime) -> str:

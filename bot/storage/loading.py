@@ -1,18 +1,67 @@
-"""Which knowledge to serve: a given file, or the shipped file with moderators' edits applied."""
+"""Opening the data: which database, which store, which knowledge to serve.
+
+Commands that only read never create anything: with no database yet they read an empty
+one in memory, so they show the shipped knowledge and no history, exactly as a new
+database would.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.core.knowledge import Knowledge, Problem, load, parse_document
 
+if TYPE_CHECKING:
+    from bot.storage.database import Database, Location
+    from bot.storage.store import KnowledgeStore
+    from bot.storage.usage import Insights
 
-def has_overlay(settings: Settings) -> bool:
-    """Whether moderators have edited anything (the log alone is enough: it rebuilds the rest)."""
-    from bot.storage import LOG_NAME, OVERLAY_NAME  # noqa: PLC0415 - only on this path
 
-    return any((settings.data_dir / name).exists() for name in (OVERLAY_NAME, LOG_NAME))
+def has_database(settings: Settings) -> bool:
+    """Whether there is a database to read (checked without loading SQLAlchemy)."""
+    path = settings.database_file
+    return path is None or path.is_file()
+
+
+def location(settings: Settings) -> Location:
+    """``ELN_DATABASE_URL``, else the SQLite file in the data directory."""
+    from bot.storage.database import Location  # noqa: PLC0415 - SQLAlchemy loads here
+
+    path = settings.database_file
+    if path is None:
+        return Location.from_url(settings.database_url or "")
+    return Location.sqlite(path)
+
+
+def open_database(settings: Settings, *, create: bool = True) -> Database:
+    """The database, migrated to the newest schema; in memory if absent and not ``create``."""
+    from bot.storage.database import Database, Location  # noqa: PLC0415 - SQLAlchemy
+
+    where = location(settings)
+    if not where.exists() and not create:
+        return Database(Location.memory())
+    if where.path is not None:
+        where.path.parent.mkdir(parents=True, exist_ok=True)
+    return Database(where)
+
+
+def open_store(
+    settings: Settings, database: Database, *, knowledge: Path | None = None
+) -> KnowledgeStore:
+    """The moderators' store over ``database`` and the shipped file."""
+    from bot.storage.store import KnowledgeStore  # noqa: PLC0415 - SQLAlchemy loads here
+
+    return KnowledgeStore(knowledge or settings.knowledge_path, database)
+
+
+def open_insights(settings: Settings, database: Database) -> Insights:
+    """The usage records in ``database``, kept for ``ELN_RETENTION_DAYS``."""
+    from bot.storage.usage import Insights  # noqa: PLC0415 - SQLAlchemy loads here
+
+    return Insights(database, retention=timedelta(days=settings.retention_days))
 
 
 def load_effective(settings: Settings, path: Path | None = None) -> tuple[Knowledge, list[Problem]]:
@@ -24,16 +73,19 @@ def load_effective(settings: Settings, path: Path | None = None) -> tuple[Knowle
 def load_for_check(
     settings: Settings, path: Path | None = None
 ) -> tuple[Knowledge, list[Problem], str]:
-    """Load (raising KnowledgeError) and say what was loaded, for messages."""
+    """Load (raising KnowledgeError) and say what was loaded, for messages.
+
+    With no database the shipped file is read directly, so ``ask`` and ``check`` never
+    import the database layer.
+    """
     if path is not None:
         knowledge, problems = load(path)
         return knowledge, problems, str(path)
-    if not has_overlay(settings):
+    if not has_database(settings):
         knowledge, problems = load(settings.knowledge_path)
         return knowledge, problems, str(settings.knowledge_path)
-    from bot.storage import KnowledgeStore  # noqa: PLC0415 - only when edits exist
-
-    store = KnowledgeStore(settings.knowledge_path, settings.data_dir)
-    label = f"{settings.knowledge_path} + edits in {settings.data_dir}"
+    database = open_database(settings, create=False)
+    store = open_store(settings, database)
+    label = f"{settings.knowledge_path} + edits in {database.location.label}"
     knowledge, problems = parse_document(store.merged_document(), label)
     return knowledge, problems, label

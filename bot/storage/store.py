@@ -1,19 +1,23 @@
-"""KnowledgeStore: every moderator operation, applied under the lock, validated, then logged.
+"""KnowledgeStore: every moderator operation, planned, validated and committed in one transaction.
 
-Each operation plans its change against a fresh read of the files (another process may have
-written), and ``_commit`` validates the merged result before anything is written: a change
-either lands whole in the log and the overlay, or nothing is written.
+Each operation plans its change against the database as it is inside the write transaction
+(another process may have written), and ``_commit`` validates the merged result before
+anything is written: a change lands whole -- its history row and the overlay derived from
+it -- or not at all, and it is acknowledged only after the commit.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
+from sqlalchemy import Connection, RowMapping, func, select
+from sqlalchemy.exc import IntegrityError
 
 from bot.core.knowledge import (
     Knowledge,
@@ -22,35 +26,30 @@ from bot.core.knowledge import (
     parse_document,
     read_document,
 )
+from bot.core.service import KnowledgeService
 from bot.core.text import clip, fold
 from bot.errors import NotFoundError, StoreError
-from bot.storage.changes import Change, later_change, undo_target
-from bot.storage.datadir import (
-    LOCK_NAME,
-    LOG_NAME,
-    OVERLAY_NAME,
-    read_log,
-    read_overlay,
-    write_overlay,
-)
+from bot.storage.changes import Change, activity, later_change, undo_target
+from bot.storage.database import Database
 from bot.storage.document import EDITABLE_FIELDS, entry_map, phrasing_keys
-from bot.storage.files import append_line, dump_yaml, hold, remove_stale_temps, repair_tail, utc_now
+from bot.storage.files import dump_yaml, utc_now
 from bot.storage.importing import ImportPlan, imported, make_plan, normalised, touched
 from bot.storage.inputs import MAX_SUMMARY, by_input, entry_input, fields_input, storable
 from bot.storage.merge import merge
 from bot.storage.overlay import Overlay, aliased, edited
+from bot.storage.schema import GLOBAL, changes, overlays
 
 log = logging.getLogger(__name__)
 SHORT = 60  # characters of a phrasing quoted in a message
+LAST_GOOD = "shipped:last-good"  # meta key: the last shipped file that validated
 
 
 @dataclass
 class _State:
-    """What the files say right now: the overlay (with missing records replayed) and the log."""
+    """What the database says right now: the overlay and the history of this scope."""
 
     overlay: Overlay
     changes: list[Change]
-    replayed: int
 
     @property
     def last_id(self) -> int:
@@ -69,34 +68,46 @@ class _Plan:
     undoes: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Shipped:
+    digest: str
+    data: dict[str, Any]
+    fallback: str | None  # why the stored copy stands in for the file, if it does
+
+
 class KnowledgeStore:
     """The shipped knowledge plus moderator edits, shared safely by threads and processes.
 
-    Every method is synchronous and may block on the lock or on fsync: call it from a
-    worker thread (``asyncio.to_thread``) in async code.
+    Every method is synchronous and may block on the database: call it from a worker
+    thread (``asyncio.to_thread``) in async code.
     """
 
-    def __init__(self, shipped_path: Path, data_dir: Path, *, lock_timeout: float = 30.0) -> None:
+    def __init__(self, shipped_path: Path, database: Database, *, scope: str = GLOBAL) -> None:
         self.shipped_path = Path(shipped_path)
-        self.data_dir = Path(data_dir)
-        self.overlay_path = self.data_dir / OVERLAY_NAME
-        self.log_path = self.data_dir / LOG_NAME
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._lock = FileLock(self.data_dir / LOCK_NAME, timeout=lock_timeout)
-        self._shipped_cache: tuple[tuple[int, int], dict[str, Any]] | None = None
-        self.repair()
+        self.database = database
+        self.scope = scope
+        self._shipped_cache: _Shipped | None = None
+        self._pinned: _Shipped | None = None
+        self._unreadable = KnowledgeError([])
 
     # reading ----------------------------------------------------------------------------
 
-    def signature(self) -> tuple[tuple[int, int] | None, ...]:
-        """A cheap fingerprint of the three files: reload when it changes."""
-        return tuple(_stat(p) for p in (self.shipped_path, self.overlay_path, self.log_path))
+    def signature(self) -> tuple[str, int]:
+        """Changes with any change of the shipped file's content or of any scope's edits."""
+        with self.database.read() as conn:
+            latest = conn.execute(select(func.max(changes.c.row))).scalar()
+        return (self._read_shipped()[1], int(latest or 0))
+
+    @property
+    def fallback(self) -> str | None:
+        """Why the last good shipped knowledge is served instead of the file, if it is."""
+        return self._shipped().fallback
 
     def merged_document(self) -> dict[str, Any]:
         """The knowledge document with moderator edits applied, not yet validated."""
-        with hold(self._lock):
-            state = self._load()
-        return self._merge(state)
+        with self.database.read() as conn:
+            overlay = _read_overlay(conn, self.scope)
+        return merge(self._shipped().data, overlay)
 
     def knowledge(self) -> Knowledge:
         """The merged knowledge, validated; KnowledgeError lists every problem."""
@@ -107,27 +118,39 @@ class KnowledgeStore:
 
     def history(self, entry_id: str | None = None, limit: int = 20) -> list[Change]:
         """The latest changes first, optionally only those touching one entry."""
-        with hold(self._lock):
-            changes = self._load().changes
-        picked = [c for c in reversed(changes) if entry_id is None or c.touches(entry_id)]
+        with self.database.read() as conn:
+            history = _read_changes(conn, self.scope)
+        picked = [c for c in reversed(history) if entry_id is None or c.touches(entry_id)]
         return picked[: max(limit, 0)]
+
+    def active(self) -> dict[int, bool]:
+        """Which changes are still in effect (history marks the undone ones)."""
+        with self.database.read() as conn:
+            return activity(_read_changes(conn, self.scope))
+
+    def replayed(self) -> Overlay:
+        """The overlay rebuilt from the history alone, as ``db check`` compares it."""
+        with self.database.read() as conn:
+            return _replay(_read_changes(conn, self.scope))
+
+    def rebuild(self) -> bool:
+        """Derive the stored overlay from the history again; returns whether it differed."""
+        with self.database.write() as conn:
+            history = _read_changes(conn, self.scope)
+            overlay = _replay(history)
+            try:
+                stored: Overlay | None = _read_overlay(conn, self.scope)
+            except StoreError:
+                stored = None
+            if stored == overlay:
+                return False
+            _write_overlay(conn, self.scope, overlay)
+        log.warning("rebuilt the edits of %s from %d change(s)", self.scope, len(history))
+        return True
 
     def export_yaml(self) -> str:
         """The merged knowledge as a YAML file that ``parse_text`` (and import) accepts."""
         return dump_yaml(self.merged_document())
-
-    def repair(self) -> int:
-        """Fold log records the overlay misses into it and tidy crash leftovers.
-
-        Returns the number of records replayed. Called on open; harmless at any time.
-        """
-        with hold(self._lock):
-            state = self._load(repair=True)
-            if state.replayed:
-                write_overlay(self.overlay_path, state.overlay)
-                log.warning("replayed %d change(s) missing from %s", state.replayed, OVERLAY_NAME)
-            remove_stale_temps(self.overlay_path)
-        return state.replayed
 
     # changing ---------------------------------------------------------------------------
 
@@ -231,8 +254,8 @@ class KnowledgeStore:
         data, lines = read_document(yaml_text, file)
         _, warnings = parse_document(data, file, lines=lines)
         wanted = normalised(data)
-        with hold(self._lock):
-            state = self._load()
+        with self.database.read() as conn:
+            state = _State(_read_overlay(conn, self.scope), _read_changes(conn, self.scope))
         return make_plan(self._merge(state), wanted, warnings, state.last_id)
 
     def apply_import(self, plan: ImportPlan, by: str) -> Change:
@@ -246,7 +269,7 @@ class KnowledgeStore:
                     f"The knowledge changed (change #{state.last_id}) since this import was "
                     "planned; plan it again."
                 )
-            overlay = imported(self._shipped(), state.overlay, plan.document)
+            overlay = imported(self._shipped().data, state.overlay, plan.document)
             ids = touched(state.overlay, overlay)
             return _Plan(overlay, ids, True, None, f"imported: {plan.summary()}")
 
@@ -255,69 +278,103 @@ class KnowledgeStore:
     # internals --------------------------------------------------------------------------
 
     def _commit(self, op: str, by: str, plan: Callable[[_State], _Plan]) -> Change:
-        """Apply one change under the lock: validate, log, then fold into the overlay."""
+        """Apply one change in one write transaction: validate, record, derive the overlay."""
         who = by_input(by)
-        with hold(self._lock):
-            state = self._load(repair=True)
-            result = plan(state)
-            before = state.overlay.fragment(result.ids, result.document)
-            after = result.overlay.fragment(result.ids, result.document)
-            if before == after:
-                raise StoreError("Nothing to change.")
-            # KnowledgeError when the merged result could not be served: nothing is written
-            parse_document(merge(self._shipped(), result.overlay), "knowledge")
-            change = Change(
-                id=state.last_id + 1,
-                at=utc_now(),
-                by=who,
-                op=op,
-                entry=result.entry,
-                before=before,
-                after=after,
-                undoes=result.undoes,
-                summary=result.summary,
-            )
-            append_line(self.log_path, change.to_record())
-            result.overlay.last_change = change.id
-            write_overlay(self.overlay_path, result.overlay)
+        shipped = self._shipped().data
+        try:
+            with self.database.write() as conn:
+                state = self._load(conn)
+                result = plan(state)
+                before = state.overlay.fragment(result.ids, result.document)
+                after = result.overlay.fragment(result.ids, result.document)
+                if before == after:
+                    raise StoreError("Nothing to change.")
+                # KnowledgeError when the merged result could not be served: nothing is written
+                parse_document(merge(shipped, result.overlay), "knowledge")
+                change = Change(
+                    id=state.last_id + 1,
+                    at=utc_now(),
+                    by=who,
+                    op=op,
+                    entry=result.entry,
+                    before=before,
+                    after=after,
+                    undoes=result.undoes,
+                    summary=result.summary,
+                )
+                conn.execute(changes.insert().values(scope=self.scope, **_change_row(change)))
+                result.overlay.last_change = change.id
+                _write_overlay(conn, self.scope, result.overlay)
+        except IntegrityError:
+            # a second writer took the same number first (only possible on a new scope)
+            raise StoreError("Another change was saved at the same moment; try again.") from None
         log.info("change #%d by %s: %s", change.id, who, change.summary)
         return change
 
-    def _load(self, *, repair: bool = False) -> _State:
-        """Read overlay and log (lock held); replay records the overlay has not folded in."""
-        overlay = read_overlay(self.overlay_path)
-        if repair:
-            repair_tail(self.log_path)
-        changes = read_log(self.log_path)
-        missing = [c for c in changes if c.id > overlay.last_change]
-        for change in missing:
-            overlay.apply(change.after)
-            overlay.last_change = change.id
-        if changes and overlay.last_change > changes[-1].id:
-            log.warning("%s is ahead of %s; was the log truncated?", OVERLAY_NAME, LOG_NAME)
-        return _State(overlay, changes, len(missing))
+    def _load(self, conn: Connection) -> _State:
+        """The overlay (locked for this transaction where the engine can) and the history."""
+        overlay = _read_overlay(conn, self.scope, lock=True)
+        return _State(overlay, _read_changes(conn, self.scope))
 
-    def _shipped(self) -> dict[str, Any]:
-        """The shipped document, parsed once per version of the file (callers must not mutate)."""
-        name = str(self.shipped_path)
+    def _shipped(self) -> _Shipped:
+        """The shipped document, parsed and validated once per content.
+
+        A version that validates becomes the last good copy kept in the database. While
+        ``serve_last_good`` has pinned that copy, it stands in for the file until the file
+        changes again.
+        """
+        raw, digest = self._read_shipped()
+        for known in (self._shipped_cache, self._pinned):
+            if known is not None and known.digest == digest:
+                return known
+        if raw is None:
+            raise self._unreadable
+        data = _validated_shipped(raw, str(self.shipped_path))
+        self._pinned = None
+        self._keep_good_copy(digest, raw)
+        self._shipped_cache = _Shipped(digest, data, None)
+        return self._shipped_cache
+
+    def serve_last_good(self, error: KnowledgeError) -> str:
+        """Serve the last shipped file that validated, while this one stays broken.
+
+        For a start with a broken shipped file (a reload keeps what it serves instead).
+        Returns why, for the operator; raises ``error`` when there is no good copy.
+        """
+        stored = self.database.get_meta(LAST_GOOD)
+        if stored is None:
+            raise error
+        good = json.loads(stored)
+        data = _validated_shipped(good["text"].encode("utf-8"), "the last good shipped copy")
+        _, digest = self._read_shipped()
+        reason = f"{self.shipped_path} is not usable ({error}); serving the last good copy"
+        self._pinned = _Shipped(digest, data, reason)
+        log.warning("%s", reason)
+        return reason
+
+    def _read_shipped(self) -> tuple[bytes | None, str]:
+        """The file's bytes and their digest; None and a fixed digest when unreadable."""
         try:
-            key = _version(self.shipped_path)
-            cached = self._shipped_cache
-            if cached is not None and cached[0] == key:
-                return cached[1]
-            text = self.shipped_path.read_bytes().decode("utf-8")
+            raw = self.shipped_path.read_bytes()
         except OSError as exc:
-            raise KnowledgeError([Problem(f"cannot read the file: {exc.strerror}", name)]) from None
-        except UnicodeDecodeError as exc:
-            raise KnowledgeError([Problem(f"not UTF-8 text (byte {exc.start})", name)]) from None
-        data, _ = read_document(text, name)
-        if not isinstance(data, dict):
-            raise KnowledgeError([Problem("expected a mapping at the top level", name)])
-        self._shipped_cache = (key, data)
-        return data
+            name = str(self.shipped_path)
+            problem = Problem(f"cannot read the file: {exc.strerror}", name)
+            self._unreadable = KnowledgeError([problem])
+            return None, "unreadable"
+        return raw, _digest(raw)
+
+    def _keep_good_copy(self, digest: str, raw: bytes) -> None:
+        """Remember a shipped file that validated; best effort (a read-only database is fine)."""
+        try:
+            stored = self.database.get_meta(LAST_GOOD)
+            if stored is None or json.loads(stored)["digest"] != digest:
+                good = json.dumps({"digest": digest, "text": raw.decode("utf-8")})
+                self.database.set_meta(LAST_GOOD, good)
+        except StoreError as exc:
+            log.warning("could not keep a copy of the shipped knowledge: %s", exc)
 
     def _merge(self, state: _State) -> dict[str, Any]:
-        return merge(self._shipped(), state.overlay)
+        return merge(self._shipped().data, state.overlay)
 
     def _entry(
         self, state: _State, entry_id: str, doc: dict[str, Any] | None = None
@@ -328,17 +385,104 @@ class KnowledgeStore:
         return entry
 
 
-def _version(path: Path) -> tuple[int, int]:
-    """Modification time and size: a new version of a file changes one or the other."""
-    stat = path.stat()
-    return (stat.st_mtime_ns, stat.st_size)
+#: The knowledge service over the moderators' store: what the bot and the CLI serve.
+ServedKnowledge = KnowledgeService[KnowledgeStore]
 
 
-def _stat(path: Path) -> tuple[int, int] | None:
+def _digest(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _validated_shipped(raw: bytes, name: str) -> dict[str, Any]:
+    """A shipped file's document, checked like ``eln-bot check`` checks it."""
     try:
-        return _version(path)
-    except OSError:
-        return None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise KnowledgeError([Problem(f"not UTF-8 text (byte {exc.start})", name)]) from None
+    data, lines = read_document(text, name)
+    if not isinstance(data, dict):
+        raise KnowledgeError([Problem("expected a mapping at the top level", name)])
+    parse_document(data, name, lines=lines)
+    return data
+
+
+def _read_overlay(conn: Connection, scope: str, *, lock: bool = False) -> Overlay:
+    query = select(overlays.c.body).where(overlays.c.scope == scope)
+    if lock:
+        if conn.dialect.name == "postgresql":
+            _ensure_overlay_row(conn, scope)
+        query = query.with_for_update()
+    body = conn.execute(query).scalar()
+    if body is None:
+        return Overlay()
+    try:
+        return Overlay.from_document(json.loads(body))
+    except ValueError as exc:
+        message = f"The stored edits of {scope} are damaged ({exc}); run `eln-bot db check`."
+        raise StoreError(message) from None
+
+
+def _ensure_overlay_row(conn: Connection, scope: str) -> None:
+    """PostgreSQL locks rows, not gaps: make the row exist so every writer waits on it."""
+    from sqlalchemy.dialects.postgresql import insert  # noqa: PLC0415 - PostgreSQL only
+
+    empty = json.dumps(Overlay().to_document())
+    conn.execute(
+        insert(overlays)
+        .values(scope=scope, last_change=0, body=empty)
+        .on_conflict_do_nothing(index_elements=["scope"])
+    )
+
+
+def _write_overlay(conn: Connection, scope: str, overlay: Overlay) -> None:
+    body = json.dumps(overlay.to_document(), ensure_ascii=False)
+    values = {"last_change": overlay.last_change, "body": body}
+    updated = conn.execute(overlays.update().where(overlays.c.scope == scope).values(**values))
+    if not updated.rowcount:
+        conn.execute(overlays.insert().values(scope=scope, **values))
+
+
+def _replay(history: list[Change]) -> Overlay:
+    overlay = Overlay()
+    for change in history:
+        overlay.apply(change.after)
+        overlay.last_change = change.id
+    return overlay
+
+
+def _read_changes(conn: Connection, scope: str) -> list[Change]:
+    rows = conn.execute(
+        select(changes).where(changes.c.scope == scope).order_by(changes.c.number)
+    ).mappings()
+    return [change_from_row(row) for row in rows]
+
+
+def change_from_row(row: RowMapping) -> Change:
+    """A history row as a Change; a damaged row is a StoreError naming it."""
+    record = {
+        "id": row["number"],
+        "at": row["at"],
+        "by": row["by"],
+        "op": row["op"],
+        "entry": row["entry"],
+        "undoes": row["undoes"],
+        "summary": row["summary"],
+    }
+    try:
+        record["before"] = json.loads(row["before"])
+        record["after"] = json.loads(row["after"])
+        return Change.from_record(record)
+    except (TypeError, ValueError) as exc:
+        message = f"Change #{row['number']} is damaged ({exc}); run `eln-bot db check`."
+        raise StoreError(message) from None
+
+
+def _change_row(change: Change) -> dict[str, Any]:
+    record = change.to_record()
+    record["number"] = record.pop("id")
+    record["before"] = json.dumps(change.before, ensure_ascii=False)
+    record["after"] = json.dumps(change.after, ensure_ascii=False)
+    return record
 
 
 def _edit_summary(entry_id: str, diff: Mapping[str, Any]) -> str:

@@ -1,60 +1,57 @@
 """What users ask and how answers land: declined questions, answers given, helpful votes.
 
-Everything is append-only JSONL in ``data_dir``, written under a cross-process lock with the
-helpers the knowledge store uses too, from ``bot.storage.files`` (append without fsync: these
-are statistics, and a busy server must not wait on the disk; atomic replace when compacting):
+Rows in the database (``bot.storage.schema``): ``questions`` (answers and declined
+questions), ``feedback`` (one vote per user, entry and message: a later vote replaces the
+earlier one) and ``unanswered_groups``. A declined question joins its group as it is
+stored: the group with the same normalised text, else the most similar group among those
+sharing one of its uncommon words (a blocking index, ``group_tokens``), else a new one. So
+``unanswered`` is one indexed aggregate, never a comparison of all pairs.
 
-``questions.jsonl``  ``{"at", "kind": "answer", "entry", "where"}`` or
-                     ``{"at", "kind": "unanswered", "question", "where", "closest", "score"}``
-``feedback.jsonl``   ``{"at", "entry", "helpful", "user", "message"}``; the latest vote of a
-                     user on an entry in a message counts
-``resolved.jsonl``   ``{"at", "key", "norm"}``: a group of unanswered questions a moderator
-                     handled; questions in it asked before ``at`` are no longer listed
-
-Growth is bounded: when an append leaves a file larger than ``max_bytes``, the file is
-compacted under the lock -- records older than ``retention`` go, superseded votes go, and if
-it is still over half of ``max_bytes`` only the newest records filling that half stay. Old
-history is what is given up; recent counts stay exact.
-
-Statistics are for moderators, not for answering: a damaged line is skipped with a warning
-rather than stopping the bot. Callers on the answering path should log and carry on if a
-``record_*`` call raises (a full disk, say).
+Statistics are exact for any window inside the retention period (default one year;
+``prune`` deletes older rows). Recording is batched by the caller (``record_many``): one
+transaction for many records keeps a busy server's answers from queueing on the disk.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
+from sqlalchemy import Connection, and_, case, func, or_, select
 
+from bot.core.english import is_common
 from bot.core.text import DISCORD_MARKUP, fold
 from bot.errors import NotFoundError
-from bot.storage.files import (
-    append_line,
-    hold,
-    json_line,
-    read_jsonl,
-    remove_stale_temps,
-    repair_tail,
-    utc_stamp,
-    write_atomic,
-)
+from bot.storage.database import Database
+from bot.storage.schema import feedback, group_tokens, questions, unanswered_groups
 
 log = logging.getLogger(__name__)
 
-QUESTIONS = "questions.jsonl"
-FEEDBACK = "feedback.jsonl"
-RESOLVED = "resolved.jsonl"
-LOCK_NAME = ".insights.lock"
 MAX_QUESTION = 1_000
+MAX_TOKENS = 8  # blocking words kept per group
+MAX_CANDIDATES = 50  # groups compared in full per declined question
+DETAIL_ROWS = 500  # latest members read for a group's closest entries and places
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """One question: answered with ``entry``, or declined (``question`` and ``closest`` set)."""
+
+    at: datetime
+    place: str
+    entry: str | None = None
+    question: str | None = None
+    closest: tuple[str, ...] = ()
+    score: float = 0.0
+    guild_id: int | None = None
+    user_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,54 +113,32 @@ def similarity(a: str, b: str) -> float:
     return fuzz.token_set_ratio(a, b)
 
 
-@dataclass
-class _Group:
-    norm: str
-    members: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def key(self) -> str:
-        return hashlib.sha1(self.norm.encode("utf-8")).hexdigest()[:10]
-
-    def freeze(self) -> UnansweredGroup:
-        times = [m["_at"] for m in self.members]
-        closest = Counter(i for m in self.members for i in m.get("closest", []))
-        where = dict.fromkeys(str(m.get("where", "")) for m in self.members)
-        return UnansweredGroup(
-            key=self.key,
-            example=self.members[-1]["question"],
-            count=len(self.members),
-            first_seen=min(times),
-            last_seen=max(times),
-            closest=tuple(i for i, _ in closest.most_common(3)),
-            best_score=max(float(m.get("score", 0.0)) for m in self.members),
-            where=tuple(w for w in where if w),
-        )
-
-
 class Insights:
     """Records and summarises questions, answers and feedback, shared by threads and processes.
 
-    Methods are synchronous (file lock, disk I/O): call them via ``asyncio.to_thread``.
+    Methods are synchronous (database I/O): call them via ``asyncio.to_thread``.
     """
 
     def __init__(
         self,
-        data_dir: Path,
+        database: Database,
         *,
         threshold: float = 85.0,
-        max_bytes: int = 4_000_000,
         retention: timedelta = timedelta(days=365),
-        lock_timeout: float = 10.0,
     ) -> None:
-        self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.database = database
         self.threshold = threshold
-        self.max_bytes = max_bytes
         self.retention = retention
-        self._lock = FileLock(self.data_dir / LOCK_NAME, timeout=lock_timeout)
 
     # recording --------------------------------------------------------------------------
+
+    def record_many(self, records: Sequence[Asked]) -> None:
+        """Store many questions in one transaction (the recorder's batches)."""
+        if not records:
+            return
+        with self.database.write() as conn:
+            for record in records:
+                self._insert(conn, record)
 
     def record_unanswered(
         self,
@@ -172,22 +147,26 @@ class Insights:
         closest: list[str],
         score: float,
         at: datetime | None = None,
+        *,
+        guild_id: int | None = None,
+        user_id: int | None = None,
     ) -> None:
         """Remember a question the bot declined, with the entries that came closest."""
-        record = {
-            "at": _stamp(at),
-            "kind": "unanswered",
-            "question": question[:MAX_QUESTION],
-            "where": where,
-            "closest": list(closest),
-            "score": float(score),
-        }
-        self._append(QUESTIONS, record)
-
-    def record_answer(self, entry_id: str, where: str, at: datetime | None = None) -> None:
-        self._append(
-            QUESTIONS, {"at": _stamp(at), "kind": "answer", "entry": entry_id, "where": where}
+        asked = Asked(
+            _when(at), where, None, question, tuple(closest), float(score), guild_id, user_id
         )
+        self.record_many([asked])
+
+    def record_answer(
+        self,
+        entry_id: str,
+        where: str,
+        at: datetime | None = None,
+        *,
+        guild_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        self.record_many([Asked(_when(at), where, entry_id, guild_id=guild_id, user_id=user_id)])
 
     def record_feedback(
         self,
@@ -197,156 +176,235 @@ class Insights:
         at: datetime | None = None,
         *,
         message_id: int | None = None,
+        guild_id: int | None = None,
     ) -> None:
         """A vote; a later vote by the same user on the same entry and message replaces it."""
-        record = {
-            "at": _stamp(at),
-            "entry": entry_id,
-            "helpful": bool(helpful),
-            "user": int(user_id),
-            "message": message_id,
-        }
-        self._append(FEEDBACK, record)
+        key = and_(
+            feedback.c.entry == entry_id,
+            feedback.c.user_id == int(user_id),
+            feedback.c.message_id == int(message_id or 0),
+        )
+        values = {"at": _ms(_when(at)), "helpful": bool(helpful), "guild_id": guild_id}
+        with self.database.write() as conn:
+            if not conn.execute(feedback.update().where(key).values(**values)).rowcount:
+                conn.execute(
+                    feedback.insert().values(
+                        entry=entry_id,
+                        user_id=int(user_id),
+                        message_id=int(message_id or 0),
+                        **values,
+                    )
+                )
+
+    def prune(self, now: datetime | None = None) -> int:
+        """Delete records older than the retention period; returns how many went."""
+        cutoff = _ms(_when(now) - self.retention)
+        with self.database.write() as conn:
+            gone = conn.execute(questions.delete().where(questions.c.at < cutoff)).rowcount
+            gone += conn.execute(feedback.delete().where(feedback.c.at < cutoff)).rowcount
+            used = select(questions.c.group_id).where(questions.c.group_id.is_not(None))
+            conn.execute(unanswered_groups.delete().where(unanswered_groups.c.id.not_in(used)))
+        if gone:
+            log.info("deleted %d usage record(s) older than %d days", gone, self.retention.days)
+        return int(gone)
 
     # reading ----------------------------------------------------------------------------
 
     def unanswered(self, limit: int = 10, since: datetime | None = None) -> list[UnansweredGroup]:
         """Groups of similar declined questions, most frequent (then most recent) first."""
-        with hold(self._lock):
-            groups = self._groups(since)
-        ranked = sorted(
-            (g.freeze() for g in groups), key=lambda g: (-g.count, -g.last_seen.timestamp())
-        )
-        return ranked[: max(limit, 0)]
+        with self.database.read() as conn:
+            return _listing(conn, since, limit)
 
     def resolve(self, group_key: str, at: datetime | None = None) -> UnansweredGroup:
         """Mark a group handled: its questions so far stop being listed; new ones reappear."""
-        with hold(self._lock):
-            group = next((g for g in self._groups(None) if g.key == group_key), None)
-            if group is None:
-                raise NotFoundError(f"No unanswered group '{group_key}'.")
-            self._append_locked(RESOLVED, {"at": _stamp(at), "key": group.key, "norm": group.norm})
-        return group.freeze()
+        with self.database.read() as conn:
+            found = _listing(conn, None, 1, key=group_key)
+        if not found:
+            raise NotFoundError(f"No unanswered group '{group_key}'.")
+        with self.database.write() as conn:
+            conn.execute(
+                unanswered_groups.update()
+                .where(unanswered_groups.c.key == group_key)
+                .values(resolved_at=_ms(_when(at)))
+            )
+        return found[0]
 
     def stats(self, since: datetime | None = None, *, top: int = 5) -> Stats:
         """Questions, the decline rate, the most asked and the least helpful entries."""
         start = _aware(since)
-        with hold(self._lock):
-            questions = [r for r in self._read(QUESTIONS) if start is None or r["_at"] >= start]
-            votes = [v for v in self._votes() if start is None or v["_at"] >= start]
-        answered = Counter(r.get("entry") for r in questions if r.get("kind") == "answer")
-        declined = sum(1 for r in questions if r.get("kind") == "unanswered")
+        q, f = questions, feedback
+        window = _window(q.c.at, start)
+        kinds = select(q.c.kind, func.count()).where(*window).group_by(q.c.kind)
+        asked = func.count()
+        most = (
+            select(q.c.entry, asked)
+            .where(q.c.kind == "answer", *window)
+            .group_by(q.c.entry)
+            .order_by(asked.desc(), q.c.entry)
+            .limit(max(top, 0))
+        )
+        up = func.sum(case((f.c.helpful, 1), else_=0))
+        down = func.sum(case((f.c.helpful, 0), else_=1))
+        votes = select(f.c.entry, up, down).where(*_window(f.c.at, start)).group_by(f.c.entry)
+        with self.database.read() as conn:
+            counts: dict[str, int] = {str(k): int(n) for k, n in conn.execute(kinds)}
+            most_asked = tuple((str(e), int(n)) for e, n in conn.execute(most))
+            rows = [EntryVotes(str(e), int(u), int(d)) for e, u, d in conn.execute(votes)]
+        answered, declined = int(counts.get("answer", 0)), int(counts.get("unanswered", 0))
         return Stats(
             since=start,
-            questions=answered.total() + declined,
-            answered=answered.total(),
+            questions=answered + declined,
+            answered=answered,
             declined=declined,
-            most_asked=tuple((str(e), n) for e, n in answered.most_common(top)),
-            least_helpful=_least_helpful(votes, top),
+            most_asked=most_asked,
+            least_helpful=_least_helpful(rows, top),
         )
 
     # internals --------------------------------------------------------------------------
 
-    def _append(self, name: str, record: dict[str, Any]) -> None:
-        with hold(self._lock):
-            self._append_locked(name, record)
-
-    def _append_locked(self, name: str, record: dict[str, Any]) -> None:
-        path = self.data_dir / name
-        repair_tail(path)
-        append_line(path, record, durable=False)
-        if path.stat().st_size > self.max_bytes:
-            self._compact(path)
-
-    def _compact(self, path: Path) -> None:
-        """Shrink a file: drop expired and superseded records, then the oldest ones."""
-        cutoff = datetime.now(UTC) - self.retention
-        records = [r for r in self._parse(path) if r["_at"] >= cutoff]
-        if path.name == FEEDBACK:
-            records = _latest_votes(records)
-        lines = [_line(r) for r in records]
-        budget, kept = self.max_bytes // 2, 0
-        start = len(lines)
-        while start > 0 and kept + len(lines[start - 1]) <= budget:
-            start -= 1
-            kept += len(lines[start])
-        remove_stale_temps(path)
-        write_atomic(path, b"".join(lines[start:]))
-        log.info("compacted %s: kept %d of %d records", path.name, len(lines) - start, len(lines))
-
-    def _read(self, name: str) -> list[dict[str, Any]]:
-        return self._parse(self.data_dir / name)
-
-    def _parse(self, path: Path) -> list[dict[str, Any]]:
-        """Records with a usable timestamp (as ``_at``), in file order."""
-        out: list[dict[str, Any]] = []
-        for record in read_jsonl(path, strict=False).records:
-            at = _parse_time(record.get("at"))
-            if at is not None:
-                out.append({**record, "_at": at})
-        return out
-
-    def _votes(self) -> list[dict[str, Any]]:
-        return _latest_votes(self._read(FEEDBACK))
-
-    def _groups(self, since: datetime | None) -> list[_Group]:
-        """Declined questions (not yet resolved) grouped greedily in the order asked."""
-        start = _aware(since)
-        resolved = [(r["_at"], str(r.get("norm", ""))) for r in self._read(RESOLVED)]
-        groups: list[_Group] = []
-        for record in sorted(self._declined(), key=lambda r: r["_at"]):
-            if start is not None and record["_at"] < start:
-                continue
-            norm = normalise(record["question"])
-            if any(record["_at"] <= at and self._alike(norm, n) for at, n in resolved):
-                continue
-            index = self._best(norm, [g.norm for g in groups])
-            if index is None:
-                groups.append(_Group(norm))
-                index = len(groups) - 1
-            groups[index].members.append(record)
-        return groups
-
-    def _declined(self) -> Iterable[dict[str, Any]]:
-        for record in self._read(QUESTIONS):
-            if record.get("kind") == "unanswered" and isinstance(record.get("question"), str):
-                yield record
-
-    def _alike(self, a: str, b: str) -> bool:
-        return a == b or similarity(a, b) >= self.threshold
-
-    def _best(self, norm: str, reps: list[str]) -> int | None:
-        """The most similar group: a fast C pre-filter, then the length-aware check."""
-        if norm in reps:
-            return reps.index(norm)
-        candidates = process.extract(
-            norm, reps, scorer=fuzz.token_set_ratio, score_cutoff=self.threshold, limit=None
+    def _insert(self, conn: Connection, record: Asked) -> None:
+        values: dict[str, Any] = {
+            "at": _ms(_aware(record.at) or datetime.now(UTC)),
+            "guild_id": record.guild_id,
+            "place": record.place[:100],
+            "user_id": record.user_id,
+        }
+        if record.entry is not None:
+            conn.execute(questions.insert().values(kind="answer", entry=record.entry, **values))
+            return
+        text = (record.question or "")[:MAX_QUESTION]
+        conn.execute(
+            questions.insert().values(
+                kind="unanswered",
+                question=text,
+                closest=json.dumps(list(record.closest)),
+                score=float(record.score),
+                group_id=self._group_for(conn, normalise(text), record.guild_id),
+                **values,
+            )
         )
-        return next((i for _, _, i in candidates if self._alike(norm, reps[i])), None)
+
+    def _group_for(self, conn: Connection, norm: str, guild_id: int | None) -> int:
+        """The group a declined question joins: same text, else the most alike candidate."""
+        g = unanswered_groups
+        same = conn.execute(
+            select(g.c.id).where(g.c.norm == norm, _guild(g.c.guild_id, guild_id)).limit(1)
+        ).scalar()
+        if same is not None:
+            return int(same)
+        tokens = blocking_tokens(norm)
+        best: tuple[float, int] | None = None
+        for group_id, other in self._candidates(conn, tokens, guild_id):
+            score = similarity(norm, other)
+            if score >= self.threshold and (best is None or score > best[0]):
+                best = (score, group_id)
+        if best is not None:
+            return best[1]
+        key = hashlib.sha1(f"{guild_id}:{norm}".encode()).hexdigest()[:10]
+        insert = g.insert().values(guild_id=guild_id, norm=norm, key=key).returning(g.c.id)
+        group_id = int(conn.execute(insert).scalar_one())
+        if tokens:
+            rows = [{"group_id": group_id, "token": t} for t in tokens]
+            conn.execute(group_tokens.insert(), rows)
+        return group_id
+
+    def _candidates(
+        self, conn: Connection, tokens: Sequence[str], guild_id: int | None
+    ) -> list[tuple[int, str]]:
+        if not tokens:
+            return []
+        g, t = unanswered_groups, group_tokens
+        shared = func.count()
+        query = (
+            select(g.c.id, g.c.norm)
+            .join(t, t.c.group_id == g.c.id)
+            .where(t.c.token.in_(tokens), _guild(g.c.guild_id, guild_id))
+            .group_by(g.c.id, g.c.norm)
+            .order_by(shared.desc(), g.c.id.desc())
+            .limit(MAX_CANDIDATES)
+        )
+        return [(int(i), str(n)) for i, n in conn.execute(query)]
 
 
-def _least_helpful(votes: list[dict[str, Any]], top: int) -> tuple[EntryVotes, ...]:
-    up: Counter[str] = Counter()
-    down: Counter[str] = Counter()
-    for vote in votes:
-        (up if vote.get("helpful") else down)[str(vote.get("entry"))] += 1
-    rows = [EntryVotes(e, up[e], down[e]) for e in down]
+def _listing(
+    conn: Connection, since: datetime | None, limit: int, *, key: str | None = None
+) -> list[UnansweredGroup]:
+    """Open groups (optionally the one with ``key``) by size, then by latest question."""
+    g, q = unanswered_groups, questions
+    count = func.count(q.c.id)
+    last = func.max(q.c.at)
+    query = (
+        select(g.c.id, g.c.key, count, func.min(q.c.at), last, func.max(q.c.score))
+        .join(g, g.c.id == q.c.group_id)
+        .where(q.c.kind == "unanswered", _open(), *_window(q.c.at, since))
+        .group_by(g.c.id, g.c.key)
+        .order_by(count.desc(), last.desc())
+        .limit(max(limit, 0))
+    )
+    if key is not None:
+        query = query.where(g.c.key == key)
+    return [_group(conn, row, since) for row in conn.execute(query)]
+
+
+def _group(conn: Connection, row: tuple[Any, ...], since: datetime | None) -> UnansweredGroup:
+    """A listed group with its latest example, closest entries and places."""
+    group_id, key, count, first, last, best = row
+    q = questions
+    members = conn.execute(
+        select(q.c.question, q.c.closest, q.c.place)
+        .join(unanswered_groups, unanswered_groups.c.id == q.c.group_id)
+        .where(q.c.group_id == group_id, _open(), *_window(q.c.at, since))
+        .order_by(q.c.at.desc(), q.c.id.desc())
+        .limit(DETAIL_ROWS)
+    ).all()
+    closest = Counter(e for _, ids, _ in members for e in _ids(ids))
+    places = dict.fromkeys(str(p) for _, _, p in reversed(members) if p)
+    return UnansweredGroup(
+        key=str(key),
+        example=str(members[0][0]),
+        count=int(count),
+        first_seen=_from_ms(first),
+        last_seen=_from_ms(last),
+        closest=tuple(e for e, _ in closest.most_common(3)),
+        best_score=float(best or 0.0),
+        where=tuple(places),
+    )
+
+
+def blocking_tokens(norm: str) -> list[str]:
+    """The words a similar question almost surely shares: uncommon ones, longest first."""
+    words = sorted(set(norm.split()), key=lambda w: (-len(w), w))
+    rare = [w for w in words if len(w) >= 3 and not is_common(w)]
+    return [w[:64] for w in (rare or words)[:MAX_TOKENS]]
+
+
+def _open() -> Any:
+    """Members asked after their group was last marked handled."""
+    g, q = unanswered_groups, questions
+    return or_(g.c.resolved_at.is_(None), q.c.at > g.c.resolved_at)
+
+
+def _guild(column: Any, guild_id: int | None) -> Any:
+    return column.is_(None) if guild_id is None else column == guild_id
+
+
+def _window(column: Any, since: datetime | None) -> list[Any]:
+    start = _aware(since)
+    return [] if start is None else [column >= _ms(start)]
+
+
+def _ids(raw: Any) -> Iterable[str]:
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else []
+    except ValueError:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _least_helpful(rows: list[EntryVotes], top: int) -> tuple[EntryVotes, ...]:
+    rows = [r for r in rows if r.unhelpful]
     rows.sort(key=lambda v: (-v.unhelpful / v.total, -v.unhelpful, v.entry))
     return tuple(rows[:top])
-
-
-def _latest_votes(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One vote per (entry, user, message): the latest, by time then by position."""
-    latest: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for record in sorted(records, key=lambda r: r["_at"]):  # stable: ties keep file order
-        key = (record.get("entry"), record.get("user"), record.get("message"))
-        latest.pop(key, None)
-        latest[key] = record
-    return list(latest.values())
-
-
-def _line(record: dict[str, Any]) -> bytes:
-    return json_line({k: v for k, v in record.items() if k != "_at"})
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -356,14 +414,13 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
-def _stamp(at: datetime | None) -> str:
-    return utc_stamp(_aware(at) or datetime.now(UTC))
+def _when(at: datetime | None) -> datetime:
+    return _aware(at) or datetime.now(UTC)
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return _aware(datetime.fromisoformat(value))
-    except ValueError:
-        return None
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _from_ms(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1000, UTC)

@@ -16,8 +16,8 @@ import yaml
 
 from bot.cli.main import run as cli_run
 from bot.core.knowledge import parse_text
-from bot.storage import KnowledgeStore
-from bot.storage.usage import Insights
+from bot.storage.store import KnowledgeStore
+from tests.conftest import open_test_insights, open_test_store
 from tests.storage.store_worker import ENTRY_IDS, fixture_document, write_fixture
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +31,7 @@ def paths(tmp_path: Path) -> list[str]:
 
 @pytest.fixture
 def store(paths: list[str]) -> KnowledgeStore:
-    return KnowledgeStore(Path(paths[1]), Path(paths[3]))
+    return open_test_store(Path(paths[1]), Path(paths[3]))
 
 
 def run(*argv: str) -> int:
@@ -57,7 +57,7 @@ def test_add_from_a_file(
 ) -> None:
     assert run("kb", "add", "--file", str(entry_file(tmp_path)), "--by", "ops", *paths) == 0
     out = capsys.readouterr().out
-    assert out == "change #1 saved: added 'cli-entry'\n"
+    assert out == f"change #1 saved: added 'cli-entry' (in {store.database.location.label})\n"
     assert store.knowledge().get("cli-entry") is not None
     assert store.history()[0].by == "ops"
 
@@ -124,11 +124,12 @@ def test_edit_alias_remove_history_undo(
     assert run("kb", "alias", "eln", "who runs the eln", *paths) == 0
     assert run("kb", "remove", "open-skies", *paths) == 0
     out = capsys.readouterr().out.splitlines()
+    where = f" (in {store.database.location.label})"
     assert out == [
-        "change #1 saved: edited 'eln': answer",
-        "change #2 saved: edited 'hotline': alternates",
-        "change #3 saved: added phrasing 'who runs the eln' to 'eln'",
-        "change #4 saved: removed 'open-skies'",
+        "change #1 saved: edited 'eln': answer" + where,
+        "change #2 saved: edited 'hotline': alternates" + where,
+        "change #3 saved: added phrasing 'who runs the eln' to 'eln'" + where,
+        "change #4 saved: removed 'open-skies'" + where,
     ]
     knowledge = store.knowledge()
     assert knowledge.get("eln").answer == "New answer."
@@ -224,7 +225,7 @@ def test_import_of_an_invalid_file_names_the_problem(
 
 
 def test_unanswered_resolve_and_stats(paths: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    insights = Insights(Path(paths[3]))
+    insights = open_test_insights(Path(paths[3]))
     assert run("kb", "unanswered", *paths) == 0
     assert capsys.readouterr().out == "No unanswered questions.\n"
     for text in ("what is the weather", "What is the weather?", "\x1b[31mred alert\u202e"):
@@ -255,7 +256,7 @@ def test_settings_supply_the_paths(
     monkeypatch.setenv("ELN_DATA_DIR", str(tmp_path / "env-data"))
     monkeypatch.setenv("USER", "envuser")
     assert run("kb", "alias", "eln", "from the environment") == 0
-    assert KnowledgeStore(shipped, tmp_path / "env-data").history()[0].by == "envuser"
+    assert open_test_store(shipped, tmp_path / "env-data").history()[0].by == "envuser"
     monkeypatch.setenv("ELN_LOG_LEVEL", "LOUD")
     assert run("kb", "history") == 2
     assert "ELN_LOG_LEVEL" in capsys.readouterr().err

@@ -5,15 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from bot.core.service import KnowledgeService
-from bot.storage import KnowledgeStore
+from tests.conftest import open_test_store
 
 
 @pytest.fixture
 def service(tiny_doc, write_knowledge, tmp_path: Path) -> KnowledgeService:
-    svc = KnowledgeService(KnowledgeStore(write_knowledge(tiny_doc), tmp_path / "data"))
+    svc = KnowledgeService(open_test_store(write_knowledge(tiny_doc), tmp_path / "data"))
     svc.load()
     return svc
 
@@ -51,8 +50,12 @@ def test_a_moderator_change_is_live_when_it_returns(service: KnowledgeService) -
 
 def test_a_broken_overlay_keeps_serving(service: KnowledgeService, tmp_path: Path) -> None:
     service.change(service.store.alias, "signatories", "who put their names to it", "mod")
-    (tmp_path / "data" / "overlay.yaml").write_text(yaml.safe_dump([1, 2]), encoding="utf-8")
-    (tmp_path / "data" / "changes.jsonl").write_text("{broken\n", encoding="utf-8")
+    with service.store.database.write() as conn:  # damage the stored edits behind its back
+        conn.exec_driver_sql("UPDATE overlays SET body = '[1, 2]'")
+        conn.exec_driver_sql(
+            "INSERT INTO changes (scope, number, at, by, op, before, after, summary)"
+            " VALUES ('global', 2, 'x', 'x', 'edit', '{', '{', 'x')"
+        )
     outcome = service.reload()
     assert outcome.rejected
     assert service.match("who put their names to it").entry.id == "signatories"

@@ -20,7 +20,7 @@ from bot.discord.client import QABot
 from bot.discord.recording import UsageRecorder
 from bot.discord.replies import NO_PINGS, Reply, too_long
 from bot.discord.views import answer, reply_for
-from bot.storage.usage import Insights
+from tests.conftest import open_test_insights
 
 from .conftest import CHANNEL_ID, GUILD_ID, USER_ID, interaction, make_entry, make_match
 
@@ -155,9 +155,9 @@ async def test_a_decline_is_recorded_with_the_closest_entries(bot: QABot) -> Non
 async def test_a_failing_record_never_breaks_the_answer(
     bot: QABot, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    broken = tmp_path / "not-a-dir"
-    insights = Insights(broken)
-    (broken / "questions.jsonl").mkdir()  # appending to it fails
+    insights = open_test_insights(tmp_path / "data")
+    with insights.database.write() as conn:  # a damaged database: every insert fails
+        conn.exec_driver_sql("DROP TABLE questions")
     recorder = UsageRecorder(insights)
     entry = bot.service.snapshot.knowledge.by_id["signatories"]
     with caplog.at_level(logging.ERROR, logger="bot.discord.recording"):

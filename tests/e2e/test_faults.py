@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from bot.health import check_heartbeat
-from bot.storage import KnowledgeStore
+from tests.conftest import open_test_store
 
 from .conftest import QA, audit_channel, qa_settings, run_qa_bot
 from .standin import FakeMember, FakeUser, RecordedRequest, StandIn
@@ -378,7 +378,7 @@ async def test_no_moderator_edit_is_lost_under_faults(qa: QA) -> None:
 
     changes = {c.id: c for c in qa.service.store.history(limit=100)}
     assert sorted(c.entry for c in changes.values()) == sorted(ALIASES)
-    on_disk = KnowledgeStore(qa.settings.knowledge_path, qa.settings.data_dir)
+    on_disk = open_test_store(qa.settings.knowledge_path, qa.settings.data_dir)
     disk_changes = {c.id: c for c in on_disk.history(limit=100)}
     merged, disk_merged = qa.service.store.merged_document(), on_disk.merged_document()
     for entry, phrase in ALIASES.items():

@@ -131,7 +131,7 @@ async def test_undo_restores_the_previous_answer(qa: QA) -> None:
     text = (await followup(qa, undo)).json["content"]
     assert text.startswith("Done:") and "undo" in text.lower()
     assert (await answer_to(qa, SIGNED))["description"] == original
-    assert qa.service.store.merged_document() == qa.service.store._shipped()
+    assert qa.service.store.merged_document() == qa.service.store._shipped().data
 
 
 async def test_remove_asks_for_confirmation_and_only_the_moderator_confirms(qa: QA) -> None:

@@ -87,9 +87,9 @@ def write_fixture(path: Path, document: dict[str, Any] | None = None) -> Path:
 
 
 def _store(shipped: str, data_dir: str) -> Any:
-    from bot.storage import KnowledgeStore  # noqa: PLC0415 - keeps `import store_worker` light
+    from tests.conftest import open_test_store  # noqa: PLC0415 - keeps `import store_worker` light
 
-    return KnowledgeStore(Path(shipped), Path(data_dir))
+    return open_test_store(Path(shipped), Path(data_dir))
 
 
 def run_alias(argv: list[str]) -> None:

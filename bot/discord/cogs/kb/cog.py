@@ -25,7 +25,7 @@ from bot.discord.cogs.kb.forms import Confirm, EntryModal, Fields
 from bot.discord.cogs.kb.unanswered import UnansweredView, unanswered_embed
 from bot.discord.replies import AnyInteraction, send_private
 from bot.errors import BotError, NotFoundError
-from bot.storage import Change
+from bot.storage.changes import Change
 from bot.storage.usage import UnansweredGroup
 
 log = logging.getLogger(__name__)

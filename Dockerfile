@@ -12,6 +12,21 @@
 # heartbeat live in the /data volume; the shipped knowledge is installed with the package
 # (bot/knowledge_data/ in site-packages), owned by root and read-only to the bot.
 #
+# Dependencies come from requirements.lock: every package pinned, with the sha256 of every
+# file of its release, installed with --require-hashes and --no-deps, so the image gets
+# exactly the files that were locked, on linux/amd64 and linux/arm64 alike. After changing
+# pyproject.toml's dependencies, regenerate it on Linux with CPython 3.11 (the image's
+# platform) with `scripts/lock.sh` (pip-tools' pip-compile --generate-hashes; the lock's
+# header says more); tests/test_lock.py fails until the two agree.
+#
+# The base image is pinned by tag. TODO(base-digest): pin it by the digest of the tag's
+# multi-arch index too, in both FROM lines (`FROM python:3.11.14-slim-bookworm@sha256:...`)
+# and in the org.opencontainers.image.base.digest label; Docker's registry could not be
+# reached from where this was written, so no digest is given rather than a made-up one.
+# Read it where the registry is reachable with
+#   docker buildx imagetools inspect python:3.11.14-slim-bookworm   (the "Digest:" line)
+# and remove the xfail marker of test_base_image_is_pinned_by_digest in tests/test_docker.py.
+#
 # tests/test_docker.py lints this file with hadolint, checks its invariants, and replays
 # the builder's install steps in a fresh virtual environment.
 
@@ -25,14 +40,25 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 
 WORKDIR /src
+
+# The locked dependencies and build backend first (their own layer, rebuilt only when the
+# lock changes). --require-hashes refuses any file whose sha256 is not in the lock;
+# --no-deps installs nothing the lock does not list. The lock's setuptools replaces the
+# older one that Python 3.11's venv comes with.
+COPY requirements.lock ./
+RUN /opt/venv/bin/pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock
+
 COPY pyproject.toml README.md LICENSE NOTICE ./
 COPY bot/ ./bot/
 COPY knowledge/ ./knowledge/
 
-# A regular (non-editable) install, built as a wheel: the package goes to site-packages
-# with the knowledge folder inside it as bot/knowledge_data/, where
+# Then the project alone: a regular (non-editable) install, built as a wheel by the locked
+# setuptools (--no-build-isolation: no unhashed download of a build backend). The package
+# goes to site-packages with the knowledge folder inside it as bot/knowledge_data/, where
 # bot.config.bundled_knowledge() finds it; LICENSE and NOTICE go to its .dist-info.
-RUN /opt/venv/bin/pip install --no-cache-dir /src
+# `pip check` fails the build if the lock lacks a dependency of anything installed.
+RUN /opt/venv/bin/pip install --no-cache-dir --no-deps --no-build-isolation /src \
+    && /opt/venv/bin/pip check
 
 # ---------------------------------------------------------------------------------------
 # runtime: the venv (code and knowledge), an unprivileged user; no compilers, no pip cache

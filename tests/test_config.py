@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Rate, Settings
+from bot.config import Rate, RawSettings, Settings
 from bot.errors import ConfigError
+from tests.conftest import REPO_ROOT
 
 
 def test_defaults_need_no_environment() -> None:
@@ -156,3 +157,14 @@ def test_a_bad_token_is_reported_without_showing_it() -> None:
         Settings.from_env({"DISCORD_TOKEN": "abc\ndef-secret"}, dotenv=None)
     assert str(info.value).startswith("DISCORD_TOKEN (set in the environment): ")
     assert "line breaks" in str(info.value) and "secret" not in str(info.value)
+
+
+def test_the_example_env_file_leaves_the_data_directory_to_the_default() -> None:
+    """Copied to .env, the example must not choose the data directory: the default (the
+    platform's user data directory) applies, and `docker run --env-file .env` would
+    otherwise override the image's /data volume with a path inside the container."""
+    example = REPO_ROOT / ".env.example"
+    assert RawSettings.read({}, example).get("ELN_DATA_DIR") is None
+    assert "# ELN_DATA_DIR=" in example.read_text(encoding="utf-8"), "still shown, commented"
+    defaults = Settings.from_env({}, dotenv=None)
+    assert Settings.from_env({}, dotenv=example).data_dir == defaults.data_dir

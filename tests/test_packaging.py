@@ -2,11 +2,12 @@
 
 ``python -m build`` makes the sdist from a copy of the checkout and the wheel *from that
 sdist*, as a release would, so a file the sdist forgets is missing from the wheel too
-(with this environment's setuptools, to save a download: tests/test_docker.py's replay
-builds in isolation). The wheel is then installed the way issue 8 found broken,
-``pip install --user``, and the installed ``bot.config.bundled_knowledge()`` must name a
-real file inside that install. (tests/test_docker.py installs into a fresh virtual
-environment, with dependencies, and runs ``eln-bot`` from there.)
+(with this environment's setuptools, to save a download, as the Docker image builds with
+the setuptools from requirements.lock, without isolation). The wheel is then installed the
+way issue 8 found broken, ``pip install --user``, and the installed
+``bot.config.bundled_knowledge()`` must name a real file inside that install.
+(tests/test_docker.py installs into a fresh virtual environment, with the locked
+dependencies, and runs ``eln-bot`` from there.)
 """
 
 from __future__ import annotations

@@ -3,51 +3,91 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from bot.cli.ask import matcher_for
 from bot.cli.boundary import UsageError, printable
+from bot.cli.progress import Progress
 from bot.config import Settings
 from bot.core.decision import MODEL_NAME
 from bot.core.evaluation import evaluate, fit_model, format_report, load_labelled
-from bot.core.knowledge import Knowledge
-from bot.core.matching import Matcher
+from bot.core.matching import Confusion, Matcher
 from bot.errors import BotError, ExitCode
 from bot.storage.files import write_atomic
 from bot.storage.loading import load_for_check
 
 
 def check(args: argparse.Namespace, settings: Settings) -> int:
-    """OK when the knowledge loads; FAILED on errors, or warnings/confusions when asked to."""
-    knowledge, problems, label = load_for_check(settings, args.path)
-    matcher = Matcher(knowledge)
-    confusions = matcher.confusable()
+    """OK when the knowledge loads; FAILED on errors, or warnings/confusions when asked to.
+
+    The last line is the one verdict, OK or FAILED, never both.
+    """
+    with Progress(sys.stderr, "eln-bot check") as progress:
+        progress.stage(f"loading {args.path or 'the knowledge'}")
+        knowledge, problems, label = load_for_check(settings, args.path)
+        phrasings = sum(len(e.phrasings) for e in knowledge.entries)
+        progress.stage(f"indexing {phrasings} phrasings")
+        matcher = Matcher(knowledge)
+        confusions = matcher.confusable(
+            lambda done, total: progress.count("leaving out each phrasing in turn", done, total)
+        )
     warnings = [p for p in problems if p.severity == "warning"]
     for warning in warnings:
         print(printable(str(warning)))
-    for c in confusions:
-        print(
-            f"{label}: entry '{c.entry_id}': confusable: phrasing {c.phrasing!r}, left out of "
-            f"its own entry, lands on '{c.landed_on}' ({c.score:.0f})"
-        )
+    _print_confusions(label, confusions)
     for pair in matcher.sibling_pairs(confusions):
         print(
             f"{label}: siblings '{pair.first}' and '{pair.second}' take each other's phrasings "
             f"({pair.first_to_second} one way, {pair.second_to_first} the other)"
         )
-    failed = (args.strict and warnings) or (args.confusable_error and confusions)
-    summary = _summary(knowledge, label, len(warnings), len(confusions))
-    print(("FAILED: " if failed else "") + summary)
-    return ExitCode.FAILED if failed else ExitCode.OK
-
-
-def _summary(knowledge: Knowledge, label: str, warnings: int, confusions: int) -> str:
-    phrasings = sum(len(e.phrasings) for e in knowledge.entries)
-    return (
-        f"{label}: OK, {len(knowledge.entries)} entries, {phrasings} phrasings, "
-        f"{len(knowledge.synonyms)} synonym groups; {warnings} warning(s), "
-        f"{confusions} confusable phrasing(s)"
+    failed_by = [  # the options that made a finding an error, for the verdict
+        *(["--strict"] if args.strict and warnings else []),
+        *(["--confusable-error"] if args.confusable_error and confusions else []),
+    ]
+    verdict = f"FAILED ({', '.join(failed_by)})" if failed_by else "OK"
+    print(
+        f"{label}: {verdict}, {len(knowledge.entries)} entries, {phrasings} phrasings, "
+        f"{len(knowledge.synonyms)} synonym groups; {len(warnings)} warning(s), "
+        f"{len(confusions)} confusable phrasing(s)"
     )
+    return ExitCode.FAILED if failed_by else ExitCode.OK
+
+
+def _print_confusions(label: str, confusions: list[Confusion]) -> None:
+    """What was tested first, then one line a phrasing: a confusable phrasing is a finding
+    about wording two entries share; only one its own entry loses even in place is a wrong
+    answer a member would get."""
+    if not confusions:
+        return
+    total = len(confusions)
+    kept = sum(c.answered_in_place for c in confusions)
+    if kept == total:
+        in_place = "each is still answered by its own entry: the answers work"
+    else:
+        lost = total - kept
+        in_place = (
+            f"{kept} of {total} are still answered by their own entry and {lost} "
+            f"{'is' if lost == 1 else 'are'} not (marked 'even in place'): members asking "
+            f"{'it' if lost == 1 else 'those'} get another answer or none"
+        )
+    print(
+        f"{label}: confusable phrasings: each phrasing was left out of its own entry and "
+        f"matched against the rest; {total} landed on another entry, so wording close to "
+        f"them may too. With every phrasing in place, {in_place}."
+    )
+    for c in confusions:
+        line = (
+            f"{label}: entry '{c.entry_id}': confusable: phrasing {c.phrasing!r}, left out of "
+            f"its own entry, lands on '{c.landed_on}' (score {c.score:.0f})"
+        )
+        if not c.answered_in_place:
+            line += (
+                f"; even in place it is answered by '{c.in_place}'"
+                if c.in_place is not None
+                else "; even in place nothing answers it"
+            )
+        print(line)
 
 
 def evaluate_set(args: argparse.Namespace, settings: Settings) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -32,6 +32,7 @@ ITEM_SCORE = 92.0  # confidence for an explicit "recommendation 4"
 MAX_QUESTION_CHARS = 2_000  # matching work stays bounded whatever is pasted in
 MAX_CLAUSES = 6
 SIBLING_GAP = 15.0  # a linked runner-up this close is offered beside the answer
+Progress = Callable[[int, int], None]  # (done, total), for a long pass over the knowledge
 # Where the question in a long message starts or ends: sentences, and the turns people
 # take before getting to the point ("... anyway, what did they want?").
 _CLAUSE_BREAK = re.compile(
@@ -127,12 +128,22 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class Confusion:
-    """A phrasing that, left out of its entry, is answered confidently by another entry."""
+    """A phrasing that, left out of its entry, is answered confidently by another entry.
+
+    ``in_place`` is what answers the phrasing with every phrasing present: normally its own
+    entry (the wording overlaps, the answer works), else another entry or None (nothing
+    answers it), which a member asking those words would see.
+    """
 
     entry_id: str
     phrasing: str
     landed_on: str
     score: float
+    in_place: str | None
+
+    @property
+    def answered_in_place(self) -> bool:
+        return self.in_place == self.entry_id
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -242,14 +253,30 @@ class Matcher:
             return []
         return list(self._match(question, strict=False, exclude=None).candidates[:limit])
 
-    def confusable(self) -> list[Confusion]:
-        """Phrasings that, left out, land on another entry: they hurt answers."""
+    def confusable(self, progress: Progress | None = None) -> list[Confusion]:
+        """Phrasings that, left out of their own entry, land on another: a member's wording
+        close to them may too. ``progress(done, total)`` follows the pass, one call a phrasing.
+        """
         found: list[Confusion] = []
+        total = len(self._phrasings)
         for k, p in enumerate(self._phrasings):
+            if progress is not None:
+                progress(k, total)
             result = self._match(p.text, strict=False, exclude=k)
             own = self.knowledge.entries[p.entry].id
             if result.entry is not None and result.entry.id != own:
-                found.append(Confusion(own, p.text, result.entry.id, result.score))
+                in_place = self.match(p.text).entry
+                found.append(
+                    Confusion(
+                        own,
+                        p.text,
+                        result.entry.id,
+                        result.score,
+                        in_place.id if in_place is not None else None,
+                    )
+                )
+        if progress is not None:
+            progress(total, total)
         return found
 
     def sibling_pairs(self, confusions: Iterable[Confusion] | None = None) -> list[Sibling]:

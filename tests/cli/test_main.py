@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import select
 import subprocess
 import sys
 from collections.abc import Callable
@@ -158,6 +161,102 @@ def test_check_can_make_confusable_phrasings_an_error(tiny_doc, write_knowledge)
     strict = run("check", path, "--confusable-error")
     assert strict.returncode == 1
     assert "confusable" in strict.stdout and "lands on 'signatories'" in strict.stdout
+
+
+def test_the_confusable_report_says_what_it_tested(tiny_doc, write_knowledge) -> None:
+    """A confusable phrasing is a finding about wording, not a broken answer: the report says
+    how it was found and that its own entry still answers it; only one that its entry loses
+    even with the phrasing in place is marked as what a member would see."""
+    tiny_doc["entries"][1]["alternates"].append("how many signatories signed")
+    result = run("check", str(write_knowledge(tiny_doc)))
+    assert result.returncode == 0
+    header, *rest = result.stdout.splitlines()
+    assert "each phrasing was left out of its own entry and matched against the rest" in header
+    assert "each is still answered by its own entry: the answers work" in header
+    assert not any("even in place" in line for line in rest)
+
+    # Same words, another order: the exact match goes to 'signatories' even in place.
+    tiny_doc["entries"][1]["alternates"].append("signed it who")
+    result = run("check", str(write_knowledge(tiny_doc)))
+    header, *rest = result.stdout.splitlines()
+    assert "2 of 3 are still answered by their own entry and 1 is not" in header
+    lost = [line for line in rest if "even in place" in line]
+    assert len(lost) == 1 and "'signed it who'" in lost[0]
+    assert lost[0].endswith("; even in place it is answered by 'signatories'")
+
+
+def _verdicts(stdout: str) -> list[str]:
+    return [line for line in stdout.splitlines() if re.search(r"\b(OK|FAILED)\b", line)]
+
+
+@pytest.mark.parametrize(
+    ("options", "failed_by"),
+    [
+        (["--confusable-error"], "(--confusable-error)"),
+        (["--strict"], "(--strict)"),
+        (["--strict", "--confusable-error"], "(--strict, --confusable-error)"),
+    ],
+)
+def test_check_prints_one_verdict_line(
+    tiny_doc, write_knowledge, options: list[str], failed_by: str
+) -> None:
+    tiny_doc["entries"][1]["alternates"].append("how many signatories signed")  # confusable
+    tiny_doc["colour"] = "blue"  # an unknown top-level key: a warning
+    path = str(write_knowledge(tiny_doc))
+
+    passed = run("check", path)
+    assert passed.returncode == 0
+    assert _verdicts(passed.stdout) == [passed.stdout.splitlines()[-1]]
+    assert passed.stdout.splitlines()[-1].startswith(f"{path}: OK, 3 entries")
+
+    failed = run("check", path, *options)
+    assert failed.returncode == 1
+    assert _verdicts(failed.stdout) == [failed.stdout.splitlines()[-1]]
+    assert failed.stdout.splitlines()[-1].startswith(f"{path}: FAILED {failed_by}, 3 entries")
+
+
+def test_check_shows_progress_only_on_a_terminal() -> None:
+    """At a terminal, standard error shows how far the check is and is left blank after;
+    piped, it stays empty, and the report on standard output is the same either way."""
+    pty = pytest.importorskip("pty", reason="pseudo-terminals are POSIX only")
+    piped = run("check")
+    assert piped.returncode == 0 and piped.stderr == ""
+    phrasings = re.search(r"(\d+) phrasings", piped.stdout.splitlines()[-1])
+    assert phrasings is not None
+    total = int(phrasings.group(1))
+
+    terminal, child_end = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "check"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=child_end,
+        env=clean_env(),
+        cwd=REPO_ROOT,
+    )
+    os.close(child_end)
+    shown = b""
+    try:
+        while select.select([terminal], [], [], 60)[0]:  # bounds a hang, times nothing
+            try:
+                chunk = os.read(terminal, 4096)
+            except OSError:  # Linux: EIO once the child has closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        os.close(terminal)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0
+    assert out.decode() == piped.stdout
+    text = shown.decode()
+    assert "eln-bot check: indexing" in text
+    assert f"eln-bot check: leaving out each phrasing in turn {total}/{total} (100%)" in text
+    assert text.endswith("\r\x1b[K"), "the progress line is erased when the check is done"
 
 
 def test_eval_prints_accuracy_decline_rate_and_misses(tmp_path: Path) -> None:

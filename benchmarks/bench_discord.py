@@ -2,6 +2,7 @@
 
     python benchmarks/bench_discord.py                  # 1,000 questions at 1, 4, 8 in flight
     python benchmarks/bench_discord.py --in-flight 8 --validate
+    python benchmarks/bench_discord.py --baseline b8b96f7   # the same rounds, that code first
 
 The stand-in (gateway + REST on 127.0.0.1; with ``--validate`` every request is also
 checked against Discord's OpenAPI description, as in the e2e tests) runs in this process.
@@ -24,14 +25,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -178,10 +182,10 @@ class Replies:
         self.standin.notify()
 
 
-async def start_bot(standin: StandIn, data_dir: Path) -> asyncio.subprocess.Process:
+async def start_bot(standin: StandIn, data_dir: Path, code: Path) -> asyncio.subprocess.Process:
     env = {
         **os.environ,
-        "PYTHONPATH": str(REPO),
+        "PYTHONPATH": str(code),
         "DISCORD_TOKEN": TOKEN,
         "DISCORD_API_BASE": standin.base_url,
         "ELN_KNOWLEDGE": str(REPO / "knowledge" / "faq.yaml"),
@@ -223,7 +227,7 @@ async def ask(
     return Result((rec.received_at - start) * 1e3, kind_of(rec.json))
 
 
-async def bench(args: argparse.Namespace) -> list[tuple[int, list[Result], float]]:
+async def bench(args: argparse.Namespace, code: Path) -> list[tuple[int, list[Result], float]]:
     standin = StandIn(rate_limit=(1_000_000, 1.0), spec_path=None if args.validate else False)
     await standin.start()
     guild = standin.guild
@@ -237,7 +241,7 @@ async def bench(args: argparse.Namespace) -> list[tuple[int, list[Result], float
     collector = asyncio.create_task(replies.run())
     rounds: list[tuple[int, list[Result], float]] = []
     with tempfile.TemporaryDirectory(prefix="bench-discord-") as tmp:
-        bot = await start_bot(standin, Path(tmp))
+        bot = await start_bot(standin, Path(tmp), code)
         try:
             await standin.wait_for_sessions(1, timeout=60)
             for n in range(args.warmup):  # the bot may still be waiting for guilds
@@ -353,11 +357,38 @@ def main() -> int:
         help="check every request against the OpenAPI spec, as the e2e tests do (this "
         "costs the stand-in, which shares this process with the dispatcher, ~10 ms a reply)",
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="first run the same rounds against the bot at this git revision (checked out "
+        "in a temporary worktree, run with this environment's packages), for a side-by-side "
+        "comparison in one run",
+    )
     args = parser.parse_args()
-    rounds = asyncio.run(bench(args))
-    print(report(rounds, args))
-    lost = sum(r.latency_ms is None for _, results, _ in rounds for r in results)
+    lost = 0
+    runs = [(f"baseline {args.baseline}", args.baseline)] if args.baseline else []
+    for label, ref in [*runs, ("this checkout", None)]:
+        with checkout(ref) as code:
+            rounds = asyncio.run(bench(args, code))
+        print(f"## {label}\n\n{report(rounds, args)}\n")
+        lost += sum(r.latency_ms is None for _, results, _ in rounds for r in results)
     return 1 if lost else 0
+
+
+@contextlib.contextmanager
+def checkout(ref: str | None) -> Iterator[Path]:
+    """The code to run: this checkout, or ``ref`` in a throw-away git worktree."""
+    if ref is None:
+        yield REPO
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-baseline-") as tmp:
+        tree = Path(tmp) / "tree"
+        git = ["git", "-C", str(REPO)]
+        subprocess.run([*git, "worktree", "add", "--detach", str(tree), ref], check=True)
+        try:
+            yield tree
+        finally:
+            subprocess.run([*git, "worktree", "remove", "--force", str(tree)], check=True)
 
 
 if __name__ == "__main__":

@@ -82,10 +82,18 @@ class KnowledgeStore:
     thread (``asyncio.to_thread``) in async code.
     """
 
-    def __init__(self, shipped_path: Path, database: Database, *, scope: str = GLOBAL) -> None:
+    def __init__(
+        self,
+        shipped_path: Path,
+        database: Database,
+        *,
+        scope: str = GLOBAL,
+        parent: KnowledgeStore | None = None,
+    ) -> None:
         self.shipped_path = Path(shipped_path)
         self.database = database
         self.scope = scope
+        self.parent = parent  # a server's layer sits on the global one
         self._shipped_cache: _Shipped | None = None
         self._pinned: _Shipped | None = None
         self._unreadable = KnowledgeError([])
@@ -93,21 +101,32 @@ class KnowledgeStore:
     # reading ----------------------------------------------------------------------------
 
     def signature(self) -> tuple[str, int]:
-        """Changes with any change of the shipped file's content or of any scope's edits."""
+        """Changes with any change of the shipped file's content or of this layer's edits
+        (a server's layer includes the global one beneath it)."""
+        query = select(func.max(changes.c.row)).where(changes.c.scope.in_(self.scopes))
         with self.database.read() as conn:
-            latest = conn.execute(select(func.max(changes.c.row))).scalar()
-        return (self._read_shipped()[1], int(latest or 0))
+            latest = conn.execute(query).scalar()
+        return (self._root()._read_shipped()[1], int(latest or 0))
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """This layer's scope and those beneath it, the global one last."""
+        return (self.scope, *(self.parent.scopes if self.parent else ()))
+
+    def layer(self, scope: str) -> KnowledgeStore:
+        """The store of a layer on top of this one (a server's edits over the global ones)."""
+        return KnowledgeStore(self.shipped_path, self.database, scope=scope, parent=self)
 
     @property
     def fallback(self) -> str | None:
         """Why the last good shipped knowledge is served instead of the file, if it is."""
-        return self._shipped().fallback
+        return self._root()._shipped().fallback
 
     def merged_document(self) -> dict[str, Any]:
         """The knowledge document with moderator edits applied, not yet validated."""
         with self.database.read() as conn:
             overlay = _read_overlay(conn, self.scope)
-        return merge(self._shipped().data, overlay)
+        return merge(self._base(), overlay)
 
     def knowledge(self) -> Knowledge:
         """The merged knowledge, validated; KnowledgeError lists every problem."""
@@ -269,7 +288,7 @@ class KnowledgeStore:
                     f"The knowledge changed (change #{state.last_id}) since this import was "
                     "planned; plan it again."
                 )
-            overlay = imported(self._shipped().data, state.overlay, plan.document)
+            overlay = imported(self._base(), state.overlay, plan.document)
             ids = touched(state.overlay, overlay)
             return _Plan(overlay, ids, True, None, f"imported: {plan.summary()}")
 
@@ -280,7 +299,7 @@ class KnowledgeStore:
     def _commit(self, op: str, by: str, plan: Callable[[_State], _Plan]) -> Change:
         """Apply one change in one write transaction: validate, record, derive the overlay."""
         who = by_input(by)
-        shipped = self._shipped().data
+        shipped = self._base()
         try:
             with self.database.write() as conn:
                 state = self._load(conn)
@@ -374,7 +393,14 @@ class KnowledgeStore:
             log.warning("could not keep a copy of the shipped knowledge: %s", exc)
 
     def _merge(self, state: _State) -> dict[str, Any]:
-        return merge(self._shipped().data, state.overlay)
+        return merge(self._base(), state.overlay)
+
+    def _base(self) -> dict[str, Any]:
+        """What this layer's edits apply to: the shipped file, or the layer beneath."""
+        return self._shipped().data if self.parent is None else self.parent.merged_document()
+
+    def _root(self) -> KnowledgeStore:
+        return self if self.parent is None else self.parent._root()
 
     def _entry(
         self, state: _State, entry_id: str, doc: dict[str, Any] | None = None

@@ -14,6 +14,7 @@ transaction for many records keeps a busy server's answers from queueing on the 
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 import logging
@@ -35,6 +36,16 @@ from bot.storage.schema import feedback, group_tokens, questions, unanswered_gro
 log = logging.getLogger(__name__)
 
 MAX_QUESTION = 1_000
+
+
+class _Everywhere(enum.Enum):
+    EVERYWHERE = "everywhere"
+
+
+#: Statistics over every server and direct messages: the operator's view.
+EVERYWHERE = _Everywhere.EVERYWHERE
+#: Whose records: a server's id, None for direct messages, or EVERYWHERE.
+Where = int | None | _Everywhere
 MAX_TOKENS = 8  # blocking words kept per group
 MAX_CANDIDATES = 50  # groups compared in full per declined question
 DETAIL_ROWS = 500  # latest members read for a group's closest entries and places
@@ -178,23 +189,32 @@ class Insights:
         message_id: int | None = None,
         guild_id: int | None = None,
     ) -> None:
-        """A vote; a later vote by the same user on the same entry and message replaces it."""
+        """A vote: one per person per answer (a later vote replaces the earlier one)."""
         key = and_(
             feedback.c.entry == entry_id,
             feedback.c.user_id == int(user_id),
-            feedback.c.message_id == int(message_id or 0),
+            _guild(feedback.c.guild_id, guild_id),
         )
-        values = {"at": _ms(_when(at)), "helpful": bool(helpful), "guild_id": guild_id}
+        values = {
+            "at": _ms(_when(at)),
+            "helpful": bool(helpful),
+            "message_id": int(message_id or 0),
+        }
         with self.database.write() as conn:
             if not conn.execute(feedback.update().where(key).values(**values)).rowcount:
                 conn.execute(
                     feedback.insert().values(
-                        entry=entry_id,
-                        user_id=int(user_id),
-                        message_id=int(message_id or 0),
-                        **values,
+                        entry=entry_id, user_id=int(user_id), guild_id=guild_id, **values
                     )
                 )
+
+    def forget(self, user_id: int) -> int:
+        """Delete everything recorded about one person (``/privacy forget``); how many rows."""
+        with self.database.write() as conn:
+            gone = conn.execute(questions.delete().where(questions.c.user_id == user_id)).rowcount
+            gone += conn.execute(feedback.delete().where(feedback.c.user_id == user_id)).rowcount
+            _drop_empty_groups(conn)
+        return int(gone)
 
     def prune(self, now: datetime | None = None) -> int:
         """Delete records older than the retention period; returns how many went."""
@@ -202,23 +222,29 @@ class Insights:
         with self.database.write() as conn:
             gone = conn.execute(questions.delete().where(questions.c.at < cutoff)).rowcount
             gone += conn.execute(feedback.delete().where(feedback.c.at < cutoff)).rowcount
-            used = select(questions.c.group_id).where(questions.c.group_id.is_not(None))
-            conn.execute(unanswered_groups.delete().where(unanswered_groups.c.id.not_in(used)))
+            _drop_empty_groups(conn)
         if gone:
             log.info("deleted %d usage record(s) older than %d days", gone, self.retention.days)
         return int(gone)
 
     # reading ----------------------------------------------------------------------------
 
-    def unanswered(self, limit: int = 10, since: datetime | None = None) -> list[UnansweredGroup]:
-        """Groups of similar declined questions, most frequent (then most recent) first."""
-        with self.database.read() as conn:
-            return _listing(conn, since, limit)
+    def unanswered(
+        self, limit: int = 10, since: datetime | None = None, *, where: Where = EVERYWHERE
+    ) -> list[UnansweredGroup]:
+        """Groups of similar declined questions, most askers (then most recent) first.
 
-    def resolve(self, group_key: str, at: datetime | None = None) -> UnansweredGroup:
+        ``where``: one server's, direct messages' (None) or, for the operator, all.
+        """
+        with self.database.read() as conn:
+            return _listing(conn, since, limit, where=where)
+
+    def resolve(
+        self, group_key: str, at: datetime | None = None, *, where: Where = EVERYWHERE
+    ) -> UnansweredGroup:
         """Mark a group handled: its questions so far stop being listed; new ones reappear."""
         with self.database.read() as conn:
-            found = _listing(conn, None, 1, key=group_key)
+            found = _listing(conn, None, 1, key=group_key, where=where)
         if not found:
             raise NotFoundError(f"No unanswered group '{group_key}'.")
         with self.database.write() as conn:
@@ -229,13 +255,16 @@ class Insights:
             )
         return found[0]
 
-    def stats(self, since: datetime | None = None, *, top: int = 5) -> Stats:
-        """Questions, the decline rate, the most asked and the least helpful entries."""
+    def stats(
+        self, since: datetime | None = None, *, top: int = 5, where: Where = EVERYWHERE
+    ) -> Stats:
+        """Questions, the decline rate, the most asked (by askers, not clicks) and the least
+        helpful entries (one vote per person)."""
         start = _aware(since)
         q, f = questions, feedback
-        window = _window(q.c.at, start)
+        window = [*_window(q.c.at, start), *_place(q.c.guild_id, where)]
         kinds = select(q.c.kind, func.count()).where(*window).group_by(q.c.kind)
-        asked = func.count()
+        asked = _askers()
         most = (
             select(q.c.entry, asked)
             .where(q.c.kind == "answer", *window)
@@ -245,7 +274,11 @@ class Insights:
         )
         up = func.sum(case((f.c.helpful, 1), else_=0))
         down = func.sum(case((f.c.helpful, 0), else_=1))
-        votes = select(f.c.entry, up, down).where(*_window(f.c.at, start)).group_by(f.c.entry)
+        votes = (
+            select(f.c.entry, up, down)
+            .where(*_window(f.c.at, start), *_place(f.c.guild_id, where))
+            .group_by(f.c.entry)
+        )
         with self.database.read() as conn:
             counts: dict[str, int] = {str(k): int(n) for k, n in conn.execute(kinds)}
             most_asked = tuple((str(e), int(n)) for e, n in conn.execute(most))
@@ -327,16 +360,26 @@ class Insights:
 
 
 def _listing(
-    conn: Connection, since: datetime | None, limit: int, *, key: str | None = None
+    conn: Connection,
+    since: datetime | None,
+    limit: int,
+    *,
+    key: str | None = None,
+    where: Where = EVERYWHERE,
 ) -> list[UnansweredGroup]:
-    """Open groups (optionally the one with ``key``) by size, then by latest question."""
+    """Open groups (optionally the one with ``key``) by askers, then by latest question."""
     g, q = unanswered_groups, questions
-    count = func.count(q.c.id)
+    count = _askers()
     last = func.max(q.c.at)
     query = (
         select(g.c.id, g.c.key, count, func.min(q.c.at), last, func.max(q.c.score))
         .join(g, g.c.id == q.c.group_id)
-        .where(q.c.kind == "unanswered", _open(), *_window(q.c.at, since))
+        .where(
+            q.c.kind == "unanswered",
+            _open(),
+            *_window(q.c.at, since),
+            *_place(g.c.guild_id, where),
+        )
         .group_by(g.c.id, g.c.key)
         .order_by(count.desc(), last.desc())
         .limit(max(limit, 0))
@@ -376,6 +419,21 @@ def blocking_tokens(norm: str) -> list[str]:
     words = sorted(set(norm.split()), key=lambda w: (-len(w), w))
     rare = [w for w in words if len(w) >= 3 and not is_common(w)]
     return [w[:64] for w in (rare or words)[:MAX_TOKENS]]
+
+
+def _askers() -> Any:
+    """Distinct people (a record with no person, from the command line, counts alone)."""
+    q = questions
+    return func.count(func.distinct(func.coalesce(q.c.user_id, -q.c.id)))
+
+
+def _drop_empty_groups(conn: Connection) -> None:
+    used = select(questions.c.group_id).where(questions.c.group_id.is_not(None))
+    conn.execute(unanswered_groups.delete().where(unanswered_groups.c.id.not_in(used)))
+
+
+def _place(column: Any, where: Where) -> list[Any]:
+    return [] if where is EVERYWHERE else [_guild(column, where)]
 
 
 def _open() -> Any:

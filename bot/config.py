@@ -68,7 +68,8 @@ class Settings:
     database_url: str | None = field(default=None, repr=False)  # may hold a password
     retention_days: int = 365
     answer_channels: frozenset[int] = frozenset()
-    moderator_role: str | None = None
+    moderator_role: int | None = None  # a role id: names can be copied in any server
+    home_guild: int | None = None  # the operator's server: its moderators edit globally
     audit_channel: int | None = None
     guild_id: int | None = None
     log_level: str = "INFO"
@@ -109,7 +110,9 @@ class Settings:
             database_url=_database_url(raw),
             retention_days=_whole(raw, "ELN_RETENTION_DAYS", minimum=1) or 365,
             answer_channels=frozenset(_ids(raw, "ELN_ANSWER_CHANNELS", minimum=1)),
-            moderator_role=raw.get("ELN_MODERATOR_ROLE"),
+            moderator_role=_role(raw),
+            home_guild=_whole(raw, "ELN_HOME_GUILD", minimum=1)
+            or _whole(raw, "ELN_GUILD_ID", minimum=1),
             audit_channel=_whole(raw, "ELN_AUDIT_CHANNEL", minimum=1),
             guild_id=_whole(raw, "ELN_GUILD_ID", minimum=1),
             log_level=_choice(raw, "ELN_LOG_LEVEL", LOG_LEVELS, "INFO"),
@@ -261,6 +264,19 @@ def _choice(raw: RawSettings, name: str, options: tuple[str, ...], default: str)
         if option.lower() == text.lower():
             return option
     raise raw.error(name, f"must be one of {', '.join(options)}")
+
+
+def _role(raw: RawSettings) -> int | None:
+    """A role id: a name would let anyone who creates a role of that name in their own
+    server pass as a moderator."""
+    text = raw.get("ELN_MODERATOR_ROLE")
+    if text is not None and not WHOLE.fullmatch(text):
+        raise raw.error(
+            "ELN_MODERATOR_ROLE",
+            "must be the role's id (Server Settings > Roles > ... > Copy Role ID), not its "
+            "name: anyone can create a role with that name in their own server",
+        )
+    return _whole(raw, "ELN_MODERATOR_ROLE", minimum=1)
 
 
 def _database_url(raw: RawSettings) -> str | None:

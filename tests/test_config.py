@@ -29,7 +29,9 @@ def test_every_setting_is_read(tmp_path) -> None:
             "ELN_KNOWLEDGE": "k.yaml",
             "ELN_DATA_DIR": str(tmp_path),
             "ELN_ANSWER_CHANNELS": "1, 2;3",
-            "ELN_MODERATOR_ROLE": "Mods",
+            "ELN_MODERATOR_ROLE": "6",
+            "ELN_DATABASE_URL": "postgresql://bot:secret@db.example/eln",
+            "ELN_RETENTION_DAYS": "90",
             "ELN_AUDIT_CHANNEL": "4",
             "ELN_GUILD_ID": "5",
             "ELN_LOG_LEVEL": "debug",
@@ -44,6 +46,21 @@ def test_every_setting_is_read(tmp_path) -> None:
     assert (settings.audit_channel, settings.guild_id, settings.shard_ids) == (4, 5, (0, 1))
     assert settings.user_rate == Rate(3, 10.0)
     assert settings.log_level == "DEBUG" and settings.sync_commands == "never"
+    assert settings.moderator_role == 6 and settings.home_guild == 5  # ELN_GUILD_ID's
+    assert settings.retention_days == 90 and settings.database_file is None
+    assert "secret" not in repr(settings)
+
+
+def test_a_moderator_role_given_by_name_is_refused() -> None:
+    """Anyone can create a role called "Mods" in their own server; only an id is safe."""
+    with pytest.raises(ConfigError, match="ELN_MODERATOR_ROLE='Mods'.*role's id"):
+        Settings.from_env({"ELN_MODERATOR_ROLE": "Mods"}, dotenv=None)
+
+
+def test_a_database_url_of_another_kind_is_refused_without_showing_it() -> None:
+    with pytest.raises(ConfigError, match="ELN_DATABASE_URL") as caught:
+        Settings.from_env({"ELN_DATABASE_URL": "mysql://u:pw@h/db"}, dotenv=None)
+    assert "pw" not in str(caught.value)
 
 
 def test_token_from_file_and_never_in_repr(tmp_path) -> None:

@@ -669,11 +669,12 @@ def assert_pings_nobody(payload: dict[str, Any]) -> None:
     assert allowed.get("replied_user") in (None, False)
 
 
-def test_the_bot_defaults_to_no_mentions() -> None:
+def test_the_bot_defaults_to_no_mentions(tiny_shipped: Path, tmp_path: Path) -> None:
     from bot.config import Settings  # noqa: PLC0415
-    from bot.discord.bot import create_bot  # noqa: PLC0415 - loads discord.py's client
+    from bot.discord.bot import build_services, create_bot  # noqa: PLC0415 - discord.py
 
-    bot = create_bot(Settings(), service=None, insights=None)  # type: ignore[arg-type]
+    settings = Settings(knowledge_path=tiny_shipped, data_dir=tmp_path / "data")
+    bot = create_bot(settings, build_services(settings))
     assert bot.allowed_mentions is not None
     assert_pings_nobody({"allowed_mentions": bot.allowed_mentions.to_dict()})
 

@@ -21,6 +21,7 @@ from discord.gateway import DiscordWebSocket
 from bot.config import Settings
 from bot.core.decision import model_beside
 from bot.core.knowledge import KnowledgeError
+from bot.core.matching import Thresholds
 from bot.discord.checks import NotModerator
 from bot.discord.client import QABot
 from bot.discord.cogs import COGS
@@ -28,9 +29,7 @@ from bot.discord.endpoints import use_api_base
 from bot.discord.replies import send_private
 from bot.discord.views import DYNAMIC_ITEMS
 from bot.errors import BotError, ExitCode
-from bot.storage.loading import open_database, open_insights, open_store
-from bot.storage.store import ServedKnowledge
-from bot.storage.usage import Insights
+from bot.storage.loading import Services, open_services
 
 log = logging.getLogger(__name__)
 # Unknown interaction (token past its 3 s), Unknown Webhook (follow-up token past 15 min).
@@ -101,9 +100,7 @@ def intents_for(settings: Settings) -> discord.Intents:
     return intents
 
 
-def create_bot(
-    settings: Settings, service: ServedKnowledge, insights: Insights, **options: Any
-) -> QABot:
+def create_bot(settings: Settings, services: Services, **options: Any) -> QABot:
     """The bot for these settings: one connection, or ``ELN_SHARD_COUNT`` shards."""
     options.setdefault("intents", intents_for(settings))
     options.setdefault("allowed_mentions", discord.AllowedMentions.none())
@@ -113,22 +110,15 @@ def create_bot(
     options.setdefault("shard_count", settings.shard_count or 1)
     if settings.shard_ids:
         options.setdefault("shard_ids", list(settings.shard_ids))
-    bot = QABot(settings, service, insights, cogs=COGS, **options)
+    bot = QABot(settings, services, cogs=COGS, **options)
     bot.add_dynamic_items(*DYNAMIC_ITEMS)
     return bot
 
 
-def build_services(settings: Settings) -> tuple[ServedKnowledge, Insights]:
+def build_services(settings: Settings, *, thresholds: Thresholds | None = None) -> Services:
     """Load knowledge (raising KnowledgeError/StoreError) and open the usage records."""
-    database = open_database(settings)
-    store = open_store(settings, database)
-    service = ServedKnowledge(store, model=model_beside(settings.knowledge_path))
-    try:
-        service.load()
-    except KnowledgeError as exc:  # a broken shipped file: serve the last one that worked
-        store.serve_last_good(exc)
-        service.load()
-    return service, open_insights(settings, database)
+    model = model_beside(settings.knowledge_path)
+    return open_services(settings, model=model, thresholds=thresholds)
 
 
 class _TokenFilter(logging.Filter):
@@ -155,7 +145,7 @@ def run_bot(settings: Settings) -> int:
     # The bot never joins voice: don't tell operators that voice libraries are missing.
     discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
     try:
-        service, insights = build_services(settings)
+        services = build_services(settings)
     except KnowledgeError as exc:
         for problem in exc.problems:
             log.error("knowledge: %s", problem)
@@ -164,7 +154,7 @@ def run_bot(settings: Settings) -> int:
     except BotError as exc:
         log.error("cannot start: %s", exc)
         return ExitCode.FAILED
-    bot = create_bot(settings, service, insights)
+    bot = create_bot(settings, services)
     return asyncio.run(serve(bot, settings.token))
 
 

@@ -11,15 +11,26 @@ class NotModerator(app_commands.CheckFailure):
     """Raised by the moderator check; the tree turns it into a short reply."""
 
 
-def is_moderator(interaction: discord.Interaction[discord.Client], role: str | None) -> bool:
-    """The configured moderator ``role`` (id or name), else the Manage Server permission.
+def is_moderator(interaction: discord.Interaction[discord.Client], role: int | None) -> bool:
+    """Holding the server's moderator ``role`` (by id); Manage Server only where none is set.
 
-    Raises NotModerator rather than returning False, so the refusal is logged and answered
-    in one place whatever command was denied.
+    A role is matched by id and only within the server the command came from, so a role
+    named like another server's moderator role, or any role in another server, gives
+    nothing. Raises NotModerator rather than returning False, so the refusal is logged and
+    answered in one place whatever command was denied.
     """
+    if interaction.guild is None:
+        raise NotModerator("not in a server")
     roles = getattr(interaction.user, "roles", [])
-    if role and any(str(r.id) == role or r.name == role for r in roles):
+    if role is not None and any(r.id == role for r in roles):
         return True
-    if interaction.permissions.manage_guild:
+    if role is None and interaction.permissions.manage_guild:
         return True
     raise NotModerator("not a moderator")
+
+
+def is_admin(interaction: discord.Interaction[discord.Client]) -> bool:
+    """The server's admins (Manage Server): they choose its settings and moderator role."""
+    if interaction.guild is not None and interaction.permissions.manage_guild:
+        return True
+    raise NotModerator("not a server admin")

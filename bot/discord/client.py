@@ -9,6 +9,7 @@ so this module imports none of them and they can import it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias
@@ -17,6 +18,7 @@ import discord
 from discord.ext import commands
 
 from bot.config import Settings
+from bot.core.knowledge import Knowledge
 from bot.core.service import ReloadOutcome
 from bot.discord import render
 from bot.discord.audit import AuditChannel
@@ -25,6 +27,7 @@ from bot.discord.jobs import HeartbeatJob, KnowledgeWatcher
 from bot.discord.menus import OpenMenus
 from bot.discord.recording import UsageRecorder
 from bot.discord.sync import sync_commands
+from bot.storage.loading import Services
 from bot.storage.store import ServedKnowledge
 from bot.storage.usage import Insights
 
@@ -37,8 +40,7 @@ class QABot(commands.AutoShardedBot):
     def __init__(
         self,
         settings: Settings,
-        service: ServedKnowledge,
-        insights: Insights,
+        services: Services,
         *,
         cogs: Sequence[Callable[[QABot], commands.Cog]] = (),
         **options: Any,
@@ -46,20 +48,39 @@ class QABot(commands.AutoShardedBot):
         options.setdefault("shard_count", 1)
         super().__init__(command_prefix=commands.when_mentioned, help_command=None, **options)
         self.settings = settings
-        self.service = service
-        self.recorder = UsageRecorder(insights)
+        self.layers = services.layers
+        self.guild_settings = services.guild_settings
+        self.recorder = UsageRecorder(services.insights, services.guild_settings)
         self.gateway = GatewayState()
-        self.audit = AuditChannel(self, settings.audit_channel)
+        self.audit = AuditChannel(self, services.guild_settings)
         self.menus = OpenMenus()
         self.heartbeat = HeartbeatJob(settings.heartbeat_path, self, self.gateway)
-        self.watcher = KnowledgeWatcher(service, settings.reload_interval, self._reloaded)
+        self.watcher = KnowledgeWatcher(
+            services.layers, services.guild_settings, settings.reload_interval, self._reloaded
+        )
         self._cogs = tuple(cogs)
 
     @property
     def insights(self) -> Insights:
         return self.recorder.insights
 
+    @property
+    def service(self) -> ServedKnowledge:
+        """The global knowledge: direct messages, and every server without edits."""
+        return self.layers.global_service
+
+    async def served(self, guild_id: int | None) -> ServedKnowledge:
+        """The knowledge a place is served; a server's own is built in a thread if needed."""
+        found = self.layers.cached(guild_id)
+        if found is None:
+            found = await asyncio.to_thread(self.layers.service_for, guild_id)
+        return found
+
+    async def knowledge_in(self, guild_id: int | None) -> Knowledge:
+        return (await self.served(guild_id)).snapshot.knowledge
+
     async def setup_hook(self) -> None:
+        await self._find_home()
         for cog in self._cogs:
             await self.add_cog(cog(self))
         await sync_commands(self.tree, self.settings, self.application_id, self.insights.database)
@@ -79,12 +100,28 @@ class QABot(commands.AutoShardedBot):
         await self.heartbeat.stop()
         await super().close()
 
+    async def _find_home(self) -> None:
+        """Without ELN_HOME_GUILD, the server of ELN_AUDIT_CHANNEL is the operator's home:
+        a single-server operator's moderators keep editing for everyone, as before."""
+        channel_id = self.settings.audit_channel
+        if self.layers.home_guild is not None or channel_id is None:
+            return
+        try:
+            channel = await self.fetch_channel(channel_id)
+        except discord.HTTPException as exc:
+            log.warning("cannot see audit channel %s to find the home server: %s", channel_id, exc)
+            return
+        guild = getattr(channel, "guild", None)
+        if guild is not None:
+            self.layers.home_guild = self.guild_settings.home_guild = guild.id
+            log.info("home server %s (the audit channel's): its edits are global", guild.id)
+
     async def on_message(self, message: discord.Message, /) -> None:
         """No text commands: a mention is a question, and the Ask cog answers it."""
 
     async def _reloaded(self, outcome: ReloadOutcome) -> None:
         entries = len(self.service.snapshot.knowledge.entries)
-        await self.audit.post(render.reload_summary(outcome, entries))
+        await self.audit.post(render.reload_summary(outcome, entries), None)
 
     # --- gateway state for the health check ----------------------------------------------
 

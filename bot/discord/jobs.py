@@ -23,7 +23,8 @@ from discord.ext import tasks
 from bot.core.service import ReloadOutcome
 from bot.discord.gateway import GatewayState
 from bot.health import Heartbeat, write_heartbeat
-from bot.storage.store import ServedKnowledge
+from bot.storage.guild_settings import GuildSettingsStore
+from bot.storage.layers import ServedLayers
 
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = 10.0
@@ -92,15 +93,18 @@ class HeartbeatJob:
 
 
 class KnowledgeWatcher:
-    """Poll the knowledge files every ``every`` seconds; report each swap or rejection."""
+    """Every ``every`` seconds, look for changed knowledge (the shipped file, or edits and
+    settings another process saved in the database); report each swap or rejection."""
 
     def __init__(
         self,
-        service: ServedKnowledge,
+        layers: ServedLayers,
+        settings: GuildSettingsStore,
         every: float,
         report: Callable[[ReloadOutcome], Awaitable[None]],
     ) -> None:
-        self._service = service
+        self._layers = layers
+        self._settings = settings
         self._report = report
         self._loop = tasks.loop(seconds=every)(self.check)
 
@@ -114,12 +118,16 @@ class KnowledgeWatcher:
     async def check(self) -> None:
         """One poll. Never raises: the watcher must outlive any surprise."""
         try:
-            outcome = await asyncio.to_thread(self._service.reload)
+            outcome = await asyncio.to_thread(self._poll)
         except Exception:
             log.exception("knowledge watcher failed; will retry")
             return
         if outcome.swapped or outcome.rejected:
             await self._report(outcome)
+
+    def _poll(self) -> ReloadOutcome:
+        self._settings.refresh()
+        return self._layers.reload()
 
 
 async def _cancel(loop: tasks.Loop[Tick]) -> None:

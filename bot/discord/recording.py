@@ -19,6 +19,7 @@ import discord
 
 from bot.core.knowledge import Entry
 from bot.core.matching import Match, Status
+from bot.storage.guild_settings import GuildSettingsStore
 from bot.storage.usage import Asked, Insights
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,9 @@ def _ids(source: Source) -> tuple[int | None, int | None]:
 class UsageRecorder:
     """Records answers, declined questions and votes into ``Insights``."""
 
-    def __init__(self, insights: Insights) -> None:
+    def __init__(self, insights: Insights, settings: GuildSettingsStore) -> None:
         self.insights = insights
+        self.settings = settings
         self._pending: set[asyncio.Future[None]] = set()
         self._queue: list[Asked] = []
         self._flush_at: asyncio.TimerHandle | None = None
@@ -57,6 +59,8 @@ class UsageRecorder:
         """An answer (a confident match or a picked entry) or a question left unanswered."""
         at = where(source)
         guild_id, user_id = _ids(source)
+        if not self.settings.get(guild_id).record_usage:
+            return
         now = datetime.now(UTC)
         entry = found if isinstance(found, Entry) else found.entry
         if entry is not None:
@@ -74,6 +78,8 @@ class UsageRecorder:
         self, entry_id: str, helpful: bool, interaction: discord.Interaction[discord.Client]
     ) -> None:
         """A vote; awaited, so the thanks the voter sees follows a stored vote."""
+        if not self.settings.get(interaction.guild_id).record_usage:
+            return
         log.info("feedback entry=%s helpful=%s %s", entry_id, helpful, where(interaction))
         message = interaction.message.id if interaction.message else None
         write = functools.partial(

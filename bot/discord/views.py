@@ -75,11 +75,15 @@ def reply_for(
     return Reply(content=render.DECLINE_TEXT, private=found.status is Status.DECLINE)
 
 
-def answer(bot: QABot, found: Match | Entry, source: Source, *, dismissable: bool = False) -> Reply:
-    """``reply_for`` for whoever is behind ``source``, recorded for the moderators' stats."""
+async def answer(
+    bot: QABot, found: Match | Entry, source: Source, *, dismissable: bool = False
+) -> Reply:
+    """``reply_for`` for whoever is behind ``source``, recorded for the moderators' stats;
+    its buttons link within the knowledge of the server it came from."""
     bot.recorder.record(found, source)
     asker = source.user.id if isinstance(source, discord.Interaction) else source.author.id
-    return reply_for(found, asker, bot.service.snapshot.knowledge, dismissable=dismissable)
+    knowledge = await bot.knowledge_in(source.guild.id if source.guild else None)
+    return reply_for(found, asker, knowledge, dismissable=dismissable)
 
 
 def _answer(
@@ -134,7 +138,7 @@ class AnswerButton(ButtonItem, template=r"eln:a:(?P<entry>[a-z0-9-]{1,64}):(?P<a
 
     async def callback(self, interaction: AnyInteraction) -> None:
         bot = bot_of(interaction)
-        entry = bot.service.snapshot.knowledge.get(self.entry_id)
+        entry = (await bot.knowledge_in(interaction.guild_id)).get(self.entry_id)
         if entry is None:
             await send_private(interaction, GONE_TEXT)
             return
@@ -144,7 +148,7 @@ class AnswerButton(ButtonItem, template=r"eln:a:(?P<entry>[a-z0-9-]{1,64}):(?P<a
             message is not None and _is_suggestion(message) and interaction.user.id == self.asker
         )
         dismissable = in_place and message is not None and _has_dismiss(message)
-        reply = answer(bot, entry, interaction, dismissable=dismissable)
+        reply = await answer(bot, entry, interaction, dismissable=dismissable)
         if in_place:
             await interaction.response.edit_message(
                 content=None, embed=reply.embed, view=reply.view, allowed_mentions=NO_PINGS
@@ -179,7 +183,8 @@ class SourceButton(ButtonItem, template=r"eln:s:(?P<entry>[a-z0-9-]{1,64})"):
         return cls(match["entry"], row=item.row or 1)
 
     async def callback(self, interaction: AnyInteraction) -> None:
-        entry = bot_of(interaction).service.snapshot.knowledge.get(self.entry_id)
+        knowledge = await bot_of(interaction).knowledge_in(interaction.guild_id)
+        entry = knowledge.get(self.entry_id)
         if entry is None:
             await send_private(interaction, GONE_TEXT)
             return

@@ -41,19 +41,29 @@ KEYS = frozenset(f.name for f in dataclasses.fields(GuildSettings))
 class GuildSettingsStore:
     """Per-server settings in the database, with the operator's defaults beneath."""
 
-    def __init__(self, database: Database, defaults: GuildSettings) -> None:
+    def __init__(
+        self, database: Database, defaults: GuildSettings, *, home_guild: int | None = None
+    ) -> None:
         self.database = database
         self.defaults = defaults
+        self.home_guild = home_guild
         self._values: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     def get(self, guild_id: int | None) -> GuildSettings:
-        """A server's settings (direct messages get the defaults). Never blocks."""
+        """A server's settings (direct messages get the defaults). Never blocks.
+
+        The operator's audit channel is a channel of the home server: other servers' changes
+        are never posted there, so it is their default only for the home server itself.
+        """
+        base = self.defaults
         if guild_id is None:
-            return self.defaults
+            return base
+        if guild_id != self.home_guild:
+            base = dataclasses.replace(base, audit_channel=None)
         with self._lock:
             chosen = self._values.get(guild_id)
-        return dataclasses.replace(self.defaults, **chosen) if chosen else self.defaults
+        return dataclasses.replace(base, **chosen) if chosen else base
 
     def set(self, guild_id: int, key: str, value: Any) -> GuildSettings:
         """Store one setting (None goes back to the default); returns the new settings."""

@@ -7,16 +7,21 @@ database would.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import Settings
-from bot.core.knowledge import Knowledge, Problem, load, parse_document
+from bot.core.decision import DecisionModel
+from bot.core.knowledge import Knowledge, KnowledgeError, Problem, load, parse_document
+from bot.core.matching import DEFAULT_THRESHOLDS, Thresholds
 
 if TYPE_CHECKING:
     from bot.storage.database import Database, Location
-    from bot.storage.store import KnowledgeStore
+    from bot.storage.guild_settings import GuildSettingsStore
+    from bot.storage.layers import ServedLayers
+    from bot.storage.store import KnowledgeStore, ServedKnowledge
     from bot.storage.usage import Insights
 
 
@@ -89,3 +94,51 @@ def load_for_check(
     label = f"{settings.knowledge_path} + edits in {database.location.label}"
     knowledge, problems = parse_document(store.merged_document(), label)
     return knowledge, problems, label
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything the bot serves from, opened once: knowledge per place, usage, settings."""
+
+    layers: ServedLayers
+    insights: Insights
+    guild_settings: GuildSettingsStore
+
+    @property
+    def service(self) -> ServedKnowledge:
+        """The global knowledge: direct messages, and every server without edits."""
+        return self.layers.global_service
+
+
+def open_services(
+    settings: Settings, *, model: DecisionModel | None, thresholds: Thresholds | None = None
+) -> Services:
+    """Open the database and load the knowledge (raising KnowledgeError/StoreError).
+
+    A broken shipped file at start is replaced by the last one that validated, kept in the
+    database, so the bot still answers (and says why in its log).
+    """
+    from bot.storage.guild_settings import GuildSettings, GuildSettingsStore  # noqa: PLC0415
+    from bot.storage.layers import ServedLayers  # noqa: PLC0415
+    from bot.storage.store import ServedKnowledge  # noqa: PLC0415
+
+    database = open_database(settings)
+    store = open_store(settings, database)
+
+    def serve(layer: KnowledgeStore) -> ServedKnowledge:
+        return ServedKnowledge(layer, thresholds or DEFAULT_THRESHOLDS, model)
+
+    layers = ServedLayers(store, serve, home_guild=settings.home_guild)
+    try:
+        layers.load()
+    except KnowledgeError as exc:
+        store.serve_last_good(exc)
+        layers.load()
+    defaults = GuildSettings(
+        answer_channels=settings.answer_channels,
+        moderator_role=settings.moderator_role,
+        audit_channel=settings.audit_channel,
+    )
+    guild_settings = GuildSettingsStore(database, defaults, home_guild=settings.home_guild)
+    guild_settings.refresh()
+    return Services(layers, open_insights(settings, database), guild_settings)

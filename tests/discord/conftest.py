@@ -65,8 +65,7 @@ def settings(
 def bot(settings: Settings) -> QABot:
     """The production bot for ``settings``, not started (no network), but knowing who it is
     as it would after logging in."""
-    service, insights = build_services(settings)
-    bot = create_bot(settings, service, insights)
+    bot = create_bot(settings, build_services(settings))
     me: Any = {"id": str(BOT_ID), "username": "eln-bot", "discriminator": "0", "avatar": None}
     bot._connection.user = discord.ClientUser(state=bot._connection, data=me)
     return bot

@@ -135,7 +135,7 @@ async def test_answering_records_the_answer_for_the_statistics(bot: QABot) -> No
     knowledge = bot.service.snapshot.knowledge
     entry = knowledge.by_id["signatories"]
     click = interaction(bot)
-    reply = answer(bot, entry, click)
+    reply = await answer(bot, entry, click)
     assert sent(reply) == sent(reply_for(entry, USER_ID, knowledge))  # asked by the clicker
     await bot.recorder.drain()
     stats = bot.insights.stats()
@@ -145,7 +145,7 @@ async def test_answering_records_the_answer_for_the_statistics(bot: QABot) -> No
 async def test_a_decline_is_recorded_with_the_closest_entries(bot: QABot) -> None:
     knowledge = bot.service.snapshot.knowledge
     match = make_match(Status.DECLINE, knowledge.by_id["new-start"], score=31.0)
-    answer(bot, match, interaction(bot))
+    await answer(bot, match, interaction(bot))
     await bot.recorder.drain()
     (group,) = bot.insights.unanswered()
     assert group.example == match.question and group.closest == ("new-start",)
@@ -158,7 +158,7 @@ async def test_a_failing_record_never_breaks_the_answer(
     insights = open_test_insights(tmp_path / "data")
     with insights.database.write() as conn:  # a damaged database: every insert fails
         conn.exec_driver_sql("DROP TABLE questions")
-    recorder = UsageRecorder(insights)
+    recorder = UsageRecorder(insights, bot.guild_settings)
     entry = bot.service.snapshot.knowledge.by_id["signatories"]
     with caplog.at_level(logging.ERROR, logger="bot.discord.recording"):
         recorder.record(entry, interaction(bot))

@@ -92,7 +92,7 @@ def make_bot(
             data_dir=tmp_path / "data",
         )
         use_api_base(api_base)
-        bot = create_bot(settings, *build_services(settings))
+        bot = create_bot(settings, build_services(settings))
         caplog.clear()  # what discord.py says about voice support; run_bot silences it
         return bot
 

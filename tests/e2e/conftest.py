@@ -284,11 +284,8 @@ async def run_qa_bot(
     from bot.discord.bot import build_services, create_bot  # noqa: PLC0415
 
     use_api_base(settings.api_base)
-    service, insights = build_services(settings)
-    if thresholds is not None:  # a custom service: same store, other thresholds
-        service = KnowledgeService(service.store, thresholds)
-        service.load()
-    bot = create_bot(settings, service, insights, guild_ready_timeout=0.05)
+    services = build_services(settings, thresholds=thresholds)
+    bot = create_bot(settings, services, guild_ready_timeout=0.05)
     async with running_bot(bot, standin, settings.token or "", ready_timeout=ready_timeout):
         yield QA(standin, bot, settings)
 

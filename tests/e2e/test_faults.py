@@ -408,8 +408,7 @@ async def test_refused_message_content_intent_exits_with_code_3(
     standin.privileged_intents = 0  # Message Content Intent off in the Developer Portal
     settings = qa_settings(standin, tmp_path / "data")
     assert settings.answer_channels and intents_for(settings).message_content
-    service, insights = build_services(settings)
-    bot = create_bot(settings, service, insights, guild_ready_timeout=0.05)
+    bot = create_bot(settings, build_services(settings), guild_ready_timeout=0.05)
     caplog.set_level(logging.WARNING)
     loop = asyncio.get_running_loop()
     try:

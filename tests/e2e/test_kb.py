@@ -160,7 +160,8 @@ async def test_unanswered_question_attached_as_alias_is_answered_afterwards(qa: 
     await qa.standin.wait_until(qa.insights.unanswered, 5, "the question recorded")
 
     listing = await qa.standin.dispatch_command("kb unanswered", {}, user=carol)
-    body = (await listing.callback()).json["data"]
+    assert (await listing.callback()).json["type"] == 5  # deferred: the listing follows
+    body = await listing.original()
     assert question in body["embeds"][0]["description"]
     (pick,) = buttons(body)
     message = await listing.original()

@@ -21,8 +21,10 @@ from bot.discord.ratelimit import SlidingWindow
 from bot.discord.recording import Source
 from bot.discord.replies import Reply, send_private, too_long
 from bot.discord.views import answer
+from bot.storage.store import ServedKnowledge
 
 log = logging.getLogger(__name__)
+STRICT_CONFIDENCE = 0.9  # unprompted answers in a server whose admins chose "strict"
 QUIET_REPLY = Rate(1, 600.0)  # unprompted declines: one short reply per user per 10 minutes
 #: A user or role mention; the id is captured so the bot can tell its own apart.
 
@@ -41,9 +43,16 @@ class AskCog(commands.Cog, name="Ask"):
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
 
-    def reply(self, found: Match | Entry, source: Source, *, unprompted: bool = False) -> Reply:
+    async def reply(
+        self, found: Match | Entry, source: Source, *, unprompted: bool = False
+    ) -> Reply:
         """The one reply for what was found; unprompted replies can be dismissed."""
-        return answer(self.bot, found, source, dismissable=unprompted)
+        return await answer(self.bot, found, source, dismissable=unprompted)
+
+    async def match(self, text: str, source: Source, *, unprompted: bool = False) -> Match:
+        """Match against the knowledge of the place the question came from."""
+        served = await self.bot.served(source.guild.id if source.guild else None)
+        return served.match(text, strict=unprompted)
 
     def rate_limited(self, user_id: int, channel_id: int | None) -> float:
         """0 when allowed, else the seconds to wait; a user's limit, then the channel's."""
@@ -67,15 +76,16 @@ class AskCog(commands.Cog, name="Ask"):
         text = strip_mentions(message.content, me.id, own_roles)
         if unprompted and not looks_like_question(text):
             return
-        reply = self._message_reply(message, text, unprompted=unprompted)
+        reply = await self._message_reply(message, text, unprompted=unprompted)
         if reply is not None:
             await self._send(message, reply)
 
-    def _message_reply(
+    async def _message_reply(
         self, message: discord.Message, text: str, *, unprompted: bool
     ) -> Reply | None:
+        chosen = self.bot.guild_settings.get(message.guild.id if message.guild else None)
         if not text.strip():
-            return Reply(embed=render.help_embed(bool(self.bot.settings.answer_channels)))
+            return Reply(embed=render.help_embed(bool(chosen.answer_channels)))
         wait = self.rate_limited(message.author.id, message.channel.id)
         if wait:
             return None if unprompted else self._slow_down_once(message.author.id, wait)
@@ -83,16 +93,20 @@ class AskCog(commands.Cog, name="Ask"):
             if unprompted and self.quiet.hit(("long", message.author.id, message.channel.id)):
                 return None
             return refusal
-        match = self.bot.service.match(text, strict=unprompted)
+        match = await self.match(
+            text, message, unprompted=unprompted and chosen.strictness != "relaxed"
+        )
         if unprompted and match.status is Status.SMALLTALK:
             return None  # chatter in an answer channel is not for the bot
+        if unprompted and chosen.strictness == "strict" and match.confidence < STRICT_CONFIDENCE:
+            return None  # this server wants unprompted answers only when the bot is sure
         if (
             unprompted
             and match.entry is None
             and self.quiet.hit((message.author.id, message.channel.id))
         ):
             return None
-        return self.reply(match, message, unprompted=unprompted)
+        return await self.reply(match, message, unprompted=unprompted)
 
     def _slow_down_once(self, user_id: int, wait: float) -> Reply | None:
         if self.quiet.hit(("slow", user_id)):
@@ -100,7 +114,8 @@ class AskCog(commands.Cog, name="Ask"):
         return Reply(content=render.slow_down(wait))
 
     def _in_answer_channel(self, message: discord.Message) -> bool:
-        channels = self.bot.settings.answer_channels
+        guild = message.guild.id if message.guild else None
+        channels = self.bot.guild_settings.get(guild).answer_channels
         if not channels:
             return False
         parent = getattr(message.channel, "parent_id", None)
@@ -142,12 +157,12 @@ class AskCog(commands.Cog, name="Ask"):
             await send_private(interaction, render.slow_down(wait))
             return
         # A suggestion picked from autocomplete carries the entry id.
-        picked = self.bot.service.snapshot.knowledge.get(question.strip())
+        picked = (await self.bot.knowledge_in(interaction.guild_id)).get(question.strip())
         if picked is not None:
-            reply = self.reply(picked, interaction)
+            reply = await self.reply(picked, interaction)
         else:
-            reply = too_long(question, self.bot.settings.max_question) or self.reply(
-                self.bot.service.match(question), interaction
+            reply = too_long(question, self.bot.settings.max_question) or await self.reply(
+                await self.match(question, interaction), interaction
             )
         await interaction.response.send_message(
             ephemeral=private or reply.private, **reply.kwargs()
@@ -158,14 +173,16 @@ class AskCog(commands.Cog, name="Ask"):
         self, interaction: Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         try:
-            return self.suggest(current)
+            return self.suggest(await self.bot.served(interaction.guild_id), current)
         except Exception:  # autocomplete must never fail the user's typing
             log.exception("autocomplete failed")
             return []
 
-    def suggest(self, current: str, limit: int = 25) -> list[app_commands.Choice[str]]:
+    def suggest(
+        self, served: ServedKnowledge, current: str, limit: int = 25
+    ) -> list[app_commands.Choice[str]]:
         """Entries ranked by the matcher; the canonical questions when nothing is typed yet."""
-        snapshot = self.bot.service.snapshot
+        snapshot = served.snapshot
         if current.strip():
             entries = [c.entry for c in snapshot.matcher.rank(current[:200], limit)]
         else:
@@ -182,11 +199,11 @@ class AskCog(commands.Cog, name="Ask"):
     async def recommendation(
         self, interaction: Interaction, number: app_commands.Range[int, 1, 7]
     ) -> None:
-        entry = self.bot.service.snapshot.knowledge.by_action(number)
+        entry = (await self.bot.knowledge_in(interaction.guild_id)).by_action(number)
         if entry is None:
             await send_private(interaction, f"I have no action {number} in my knowledge.")
             return
-        await interaction.response.send_message(**self.reply(entry, interaction).kwargs())
+        await interaction.response.send_message(**(await self.reply(entry, interaction)).kwargs())
 
     async def ask_menu(self, interaction: Interaction, message: discord.Message) -> None:
         """Message menu "Ask the bot": answer the selected message."""
@@ -194,8 +211,8 @@ class AskCog(commands.Cog, name="Ask"):
         if not text.strip():
             await send_private(interaction, "That message has no text I can answer.")
             return
-        reply = too_long(text, self.bot.settings.max_question) or self.reply(
-            self.bot.service.match(text), interaction
+        reply = too_long(text, self.bot.settings.max_question) or await self.reply(
+            await self.match(text, interaction), interaction
         )
         await interaction.response.send_message(ephemeral=reply.private, **reply.kwargs())
 

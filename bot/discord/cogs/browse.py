@@ -26,11 +26,13 @@ def page_of(entries: Sequence[Entry], page: int) -> list[Entry]:
 class TopicView(discord.ui.View):
     """A tag menu, then a question menu for the chosen tag; private to whoever opened it."""
 
-    def __init__(self, bot: QABot, tag: str | None = None, page: int = 0) -> None:
+    def __init__(
+        self, bot: QABot, knowledge: Knowledge, tag: str | None = None, page: int = 0
+    ) -> None:
         super().__init__(timeout=300)
         self.bot = bot
+        self.knowledge = knowledge  # the knowledge of the server it was opened in
         bot.menus.track(self)  # close() stops its timer
-        knowledge = bot.service.snapshot.knowledge
         self.add_item(TagSelect(knowledge, tag))
         if tag is not None:
             entries = knowledge.by_tag.get(tag, ())
@@ -61,9 +63,11 @@ class TagSelect(discord.ui.Select[TopicView]):
     async def callback(self, interaction: AnyInteraction) -> None:
         assert self.view is not None
         tag = self.values[0]
-        entries = self.view.bot.service.snapshot.knowledge.by_tag.get(tag, ())
+        view = self.view
+        entries = view.knowledge.by_tag.get(tag, ())
         await interaction.response.edit_message(
-            embed=render.topic_embed(tag, page_of(entries, 0)), view=TopicView(self.view.bot, tag)
+            embed=render.topic_embed(tag, page_of(entries, 0)),
+            view=TopicView(view.bot, view.knowledge, tag),
         )
 
 
@@ -78,11 +82,11 @@ class QuestionSelect(discord.ui.Select[TopicView]):
     async def callback(self, interaction: AnyInteraction) -> None:
         assert self.view is not None
         bot = self.view.bot
-        entry = bot.service.snapshot.knowledge.get(self.values[0])
+        entry = self.view.knowledge.get(self.values[0])
         if entry is None:
             await send_private(interaction, "That question was just removed.")
             return
-        reply = answer(bot, entry, interaction)
+        reply = await answer(bot, entry, interaction)
         await interaction.response.send_message(ephemeral=True, **reply.kwargs())
 
 
@@ -95,10 +99,11 @@ class PageButton(discord.ui.Button[TopicView]):
     async def callback(self, interaction: AnyInteraction) -> None:
         assert self.view is not None
         bot = self.view.bot
-        entries = bot.service.snapshot.knowledge.by_tag.get(self.tag, ())
-        chunk = page_of(entries, self.page)
+        knowledge = self.view.knowledge
+        chunk = page_of(knowledge.by_tag.get(self.tag, ()), self.page)
         await interaction.response.edit_message(
-            embed=render.topic_embed(self.tag, chunk), view=TopicView(bot, self.tag, self.page)
+            embed=render.topic_embed(self.tag, chunk),
+            view=TopicView(bot, knowledge, self.tag, self.page),
         )
 
 
@@ -109,7 +114,7 @@ class BrowseCog(commands.Cog, name="Browse"):
     @app_commands.command(name="topics", description="Browse the questions I can answer, by topic")
     @app_commands.describe(topic="Jump straight to a topic")
     async def topics(self, interaction: Interaction, topic: str | None = None) -> None:
-        knowledge = self.bot.service.snapshot.knowledge
+        knowledge = await self.bot.knowledge_in(interaction.guild_id)
         if topic is not None and topic not in knowledge.tags:
             topic = None
         if topic is None:
@@ -124,14 +129,14 @@ class BrowseCog(commands.Cog, name="Browse"):
         else:
             embed = render.topic_embed(topic, page_of(knowledge.by_tag[topic], 0))
         await interaction.response.send_message(
-            embed=embed, view=TopicView(self.bot, topic), ephemeral=True
+            embed=embed, view=TopicView(self.bot, knowledge, topic), ephemeral=True
         )
 
     @topics.autocomplete("topic")
     async def topic_autocomplete(
         self, interaction: Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        tags = self.bot.service.snapshot.knowledge.tags
+        tags = (await self.bot.knowledge_in(interaction.guild_id)).tags
         wanted = current.casefold().strip()
         return [
             app_commands.Choice(name=t[:100], value=t[:100]) for t in tags if wanted in t.casefold()
@@ -140,12 +145,15 @@ class BrowseCog(commands.Cog, name="Browse"):
     @app_commands.command(name="sources", description="Where to read the original documents")
     async def sources(self, interaction: Interaction) -> None:
         await interaction.response.send_message(
-            embed=render.sources_embed(self.bot.service.snapshot.knowledge),
+            embed=render.sources_embed(await self.bot.knowledge_in(interaction.guild_id)),
             allowed_mentions=NO_PINGS,
         )
 
     @app_commands.command(name="help", description="What this bot answers and how to ask")
     async def help(self, interaction: Interaction) -> None:
         await interaction.response.send_message(
-            embed=render.help_embed(bool(self.bot.settings.answer_channels)), ephemeral=True
+            embed=render.help_embed(
+                bool(self.bot.guild_settings.get(interaction.guild_id).answer_channels)
+            ),
+            ephemeral=True,
         )

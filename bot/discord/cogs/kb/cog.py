@@ -26,6 +26,8 @@ from bot.discord.cogs.kb.unanswered import UnansweredView, unanswered_embed
 from bot.discord.replies import AnyInteraction, send_private
 from bot.errors import BotError, NotFoundError
 from bot.storage.changes import Change
+from bot.storage.schema import GLOBAL
+from bot.storage.store import KnowledgeStore
 from bot.storage.usage import UnansweredGroup
 
 log = logging.getLogger(__name__)
@@ -60,13 +62,19 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
         super().__init__()
 
     async def interaction_check(self, interaction: AnyInteraction) -> bool:
-        return is_moderator(interaction, self.bot.settings.moderator_role)
+        role = self.bot.guild_settings.get(interaction.guild_id).moderator_role
+        return is_moderator(interaction, role)
 
     # --- shared plumbing ------------------------------------------------------------------
 
+    def _scope(self, interaction: AnyInteraction) -> int | None:
+        """Whose audit channel hears of a change here: the server's, or (home) the global."""
+        guild = interaction.guild_id
+        return None if self.bot.layers.scope_of(guild) == GLOBAL else guild
+
     async def _existing(self, interaction: Interaction, entry_id: str) -> Entry | None:
         """The entry being served under ``entry_id``; if none, the moderator is told so."""
-        current = self.bot.service.snapshot.knowledge.get(entry_id)
+        current = (await self.bot.knowledge_in(interaction.guild_id)).get(entry_id)
         if current is None:
             await send_private(interaction, f"No entry with id '{entry_id}'.")
         return current
@@ -98,13 +106,16 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
     ) -> Change | None:
         """Run a store operation off the loop, make it live, audit it, and say what happened.
 
-        ``fn(*args, by)`` is the store operation; ``by`` names the moderator for the history.
+        ``fn(store, *args, by)`` is the store operation, run on the layer of the server the
+        command came from (the global one in the home server); ``by`` names the moderator.
         ``resolves``: an unanswered group the change answers, marked handled before "Done".
         """
         by = who(interaction.user)
         try:
             change = await asyncio.to_thread(
-                functools.partial(self.bot.service.change, fn, *args, by)
+                self.bot.layers.change,
+                interaction.guild_id,
+                lambda store: fn(store, *args, by),
             )
         except KnowledgeError as exc:
             await send_private(interaction, describe_errors(exc))
@@ -114,13 +125,16 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
             return None
         if resolves is not None:
             with contextlib.suppress(NotFoundError):  # another moderator got there first
-                await asyncio.to_thread(self.bot.insights.resolve, resolves.key)
+                await asyncio.to_thread(
+                    self.bot.insights.resolve, resolves.key, where=interaction.guild_id
+                )
         log.info(
             "kb %s by %s: change %d %s", action, interaction.user.id, change.id, change.summary
         )
         await self.bot.audit.post(
             f"📝 {interaction.user.mention} {change.summary} "
-            f"(change #{change.id}; `/kb undo {change.id}` reverts it)"
+            f"(change #{change.id}; `/kb undo {change.id}` reverts it)",
+            self._scope(interaction),
         )
         await send_private(
             interaction,
@@ -132,7 +146,7 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
         self, interaction: Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         try:
-            snapshot = self.bot.service.snapshot
+            snapshot = (await self.bot.served(interaction.guild_id)).snapshot
             if current.strip():
                 exact = [e for e in snapshot.knowledge.entries if e.id.startswith(current)]
                 ranked = [c.entry for c in snapshot.matcher.rank(current[:200], 25)]
@@ -155,7 +169,7 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
 
     async def _submit_add(self, interaction: AnyInteraction, fields: Fields) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await self.apply(interaction, "add", self.bot.service.store.add, fields)
+        await self.apply(interaction, "add", KnowledgeStore.add, fields)
 
     @app_commands.command(name="edit", description="Edit an entry's question, answer or sources")
     @app_commands.describe(entry="The entry to edit")
@@ -170,7 +184,7 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
             if not changed:
                 await send_private(inter, "Nothing changed.")
                 return
-            await self.apply(inter, "edit", self.bot.service.store.edit, entry, changed)
+            await self.apply(inter, "edit", KnowledgeStore.edit, entry, changed)
 
         await interaction.response.send_modal(EntryModal(submit, entry=current))
 
@@ -183,7 +197,7 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
         phrase: app_commands.Range[str, 1, 300],
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await self.apply(interaction, "alias", self.bot.service.store.alias, entry, phrase)
+        await self.apply(interaction, "alias", KnowledgeStore.alias, entry, phrase)
 
     @app_commands.command(name="remove", description="Retire an entry (can be undone)")
     @app_commands.describe(entry="The entry to remove")
@@ -195,12 +209,13 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
         question = (
             f"Remove **{clip(current.question, 300)}** (`{entry}`)? `/kb undo` can bring it back."
         )
-        await self.confirm(interaction, question, "Remove", self.bot.service.store.remove, entry)
+        await self.confirm(interaction, question, "Remove", KnowledgeStore.remove, entry)
 
     @app_commands.command(name="history", description="Recent changes, for one entry or all")
     @app_commands.describe(entry="Only this entry")
     async def history(self, interaction: Interaction, entry: str | None = None) -> None:
-        changes = await asyncio.to_thread(self.bot.service.store.history, entry, 15)
+        store = self.bot.layers.store_for(interaction.guild_id)
+        changes = await asyncio.to_thread(store.history, entry, 15)
         lines = [
             f"`#{c.id}` {c.at[:16].replace('T', ' ')} {clip(c.by, 40)}: {clip(c.summary, 160)}"
             for c in changes
@@ -215,21 +230,22 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
         change: app_commands.Range[int, 1] | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        store = self.bot.service.store
-        await self.apply(interaction, "undo", lambda by: store.undo(by, change))
+        await self.apply(interaction, "undo", lambda store, by: store.undo(by, change))
 
     @app_commands.command(name="reload", description="Reload the knowledge from disk now")
     async def reload(self, interaction: Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        outcome = await asyncio.to_thread(self.bot.service.reload, force=True)
-        text = render.reload_summary(outcome, len(self.bot.service.snapshot.knowledge.entries))
-        await self.bot.audit.post(f"{interaction.user.mention}: {text}")
+        outcome = await asyncio.to_thread(self.bot.layers.reload, force=True)
+        knowledge = await self.bot.knowledge_in(interaction.guild_id)
+        text = render.reload_summary(outcome, len(knowledge.entries))
+        await self.bot.audit.post(f"{interaction.user.mention}: {text}", self._scope(interaction))
         await send_private(interaction, text)
 
     @app_commands.command(name="export", description="Download the current knowledge as YAML")
     async def export(self, interaction: Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        text = await asyncio.to_thread(self.bot.service.store.export_yaml)
+        store = self.bot.layers.store_for(interaction.guild_id)
+        text = await asyncio.to_thread(store.export_yaml)
         file = discord.File(io.BytesIO(text.encode("utf-8")), filename="faq.yaml")
         await interaction.followup.send(
             "The shipped knowledge with every moderator edit:", file=file, ephemeral=True
@@ -244,7 +260,8 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
             return
         try:
             text = (await file.read()).decode("utf-8")
-            plan = await asyncio.to_thread(self.bot.service.store.plan_import, text, file.filename)
+            store = self.bot.layers.store_for(interaction.guild_id)
+            plan = await asyncio.to_thread(store.plan_import, text, file.filename)
         except UnicodeDecodeError:
             await send_private(interaction, "That file is not UTF-8 text.")
             return
@@ -257,7 +274,8 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
             )
             await self.bot.audit.post(
                 f"⚠️ {interaction.user.mention} tried to import an invalid "
-                f"file `{clip(file.filename, 80)}`."
+                f"file `{clip(file.filename, 80)}`.",
+                self._scope(interaction),
             )
             return
         except (OSError, discord.HTTPException, BotError) as exc:
@@ -270,25 +288,23 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
             return
 
         question = f"Importing `{clip(file.filename, 80)}` would make {plan.summary()}. Go ahead?"
-        await self.confirm(
-            interaction, question, "Import", self.bot.service.store.apply_import, plan
-        )
+        await self.confirm(interaction, question, "Import", KnowledgeStore.apply_import, plan)
 
     @app_commands.command(name="unanswered", description="Questions I could not answer")
     async def unanswered(self, interaction: Interaction) -> None:
-        groups = await asyncio.to_thread(self.bot.insights.unanswered, 10)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        where = interaction.guild_id
+        groups = await asyncio.to_thread(self.bot.insights.unanswered, 10, where=where)
         view = self.bot.menus.track(
             UnansweredView(
                 interaction.user.id,
                 groups,
-                self.bot.service.snapshot.knowledge,
+                await self.bot.knowledge_in(where),
                 self._attach,
                 self._add_for,
             )
         )
-        await interaction.response.send_message(
-            embed=unanswered_embed(groups), view=view, ephemeral=True
-        )
+        await interaction.edit_original_response(embed=unanswered_embed(groups), view=view)
 
     async def _attach(
         self, interaction: AnyInteraction, group: UnansweredGroup, entry_id: str
@@ -297,7 +313,7 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
         await self.apply(
             interaction,
             "alias",
-            self.bot.service.store.alias,
+            KnowledgeStore.alias,
             entry_id,
             group.example,
             resolves=group,
@@ -306,7 +322,7 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
     async def _add_for(self, interaction: AnyInteraction, group: UnansweredGroup) -> None:
         async def submit(inter: AnyInteraction, fields: Fields) -> None:
             await inter.response.defer(ephemeral=True, thinking=True)
-            await self.apply(inter, "add", self.bot.service.store.add, fields, resolves=group)
+            await self.apply(inter, "add", KnowledgeStore.add, fields, resolves=group)
 
         await interaction.response.send_modal(EntryModal(submit, question=group.example))
 
@@ -316,7 +332,9 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
         self, interaction: Interaction, days: app_commands.Range[int, 1, 3650] = 30
     ) -> None:
         since = datetime.now(UTC) - timedelta(days=days)
-        stats = await asyncio.to_thread(self.bot.insights.stats, since)
+        stats = await asyncio.to_thread(
+            functools.partial(self.bot.insights.stats, since, where=interaction.guild_id)
+        )
         asked = "\n".join(f"`{e}` — {n}" for e, n in stats.most_asked) or "none yet"
         unhelpful = (
             "\n".join(

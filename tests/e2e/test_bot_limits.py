@@ -37,7 +37,9 @@ TAGS = [(f"t{n}-" + "long-topic-name-" * 4)[: LIMITS.max_tag] for n in range(LIM
 SOURCES = [
     {
         "title": _pad(f"Source {n} [with brackets]", LIMITS.max_source_title, "title words"),
-        "url": f"https://example.org/{n}/" + "very-long-path-segment/" * 40 + f"?n={n}",
+        "url": (f"https://example.org/{n}/?n={n}&p=" + "very-long-path-segment/" * 40)[
+            : LIMITS.max_url
+        ],
     }
     for n in range(LIMITS.max_sources)
 ]
@@ -80,7 +82,7 @@ def test_the_edge_document_is_at_the_limits() -> None:
     assert len(main["answer"]) == LIMITS.max_answer
     assert len(main["sources"]) == LIMITS.max_sources
     assert all(len(s["title"]) == LIMITS.max_source_title for s in main["sources"])
-    assert all(len(s["url"]) > 900 for s in main["sources"])
+    assert all(len(s["url"]) == LIMITS.max_url for s in main["sources"])
     assert len(main["related"]) == 4
     assert all(len(e["question"]) == LIMITS.max_question for e in EDGE_DOC["entries"])
 

@@ -114,7 +114,8 @@ class BrowseCog(commands.Cog, name="Browse"):
             topic = None
         if topic is None:
             lines = [
-                f"• **{t}** — {len(entries)} question(s)" for t, entries in knowledge.by_tag.items()
+                f"• **{render.plain(t)}** — {len(entries)} question(s)"
+                for t, entries in knowledge.by_tag.items()
             ]
             embed = discord.Embed(
                 title="Topics",

@@ -20,7 +20,7 @@ AddNew = Callable[[AnyInteraction, UnansweredGroup], Awaitable[None]]
 
 def unanswered_embed(groups: Sequence[UnansweredGroup]) -> discord.Embed:
     lines = [
-        f"**{i}.** {clip(g.example, 150)} — asked {g.count}×"
+        f"**{i}.** {render.plain(clip(g.example, 150))} — asked {g.count}×"
         + (f", closest: `{g.closest[0]}`" if g.closest else "")
         for i, g in enumerate(groups, 1)
     ]
@@ -82,9 +82,10 @@ class UnansweredView(discord.ui.View):
         for item in (self.target, self.add_entry):
             if item not in self.children:
                 self.add_item(item)
+        question = render.plain(clip(self.chosen.example, 300))
         await interaction.response.edit_message(
-            content=f"Attach **{clip(self.chosen.example, 300)}** to an entry as a new "
-            "phrasing, or add a new entry for it.",
+            content=f"Attach **{question}** to an entry as a new phrasing, or add a new entry "
+            "for it.",
             view=self,
         )
 

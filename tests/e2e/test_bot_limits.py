@@ -154,3 +154,29 @@ async def test_edge_autocomplete_topics_and_sources_fit_discord(qa: QA) -> None:
     sources = await qa.standin.dispatch_command("sources")
     callback = await sources.callback()
     assert callback.ok and not callback.violations
+
+
+@pytest.mark.qa(knowledge=EDGE_DOC)
+async def test_edit_form_of_the_edge_entry_fits_and_keeps_what_it_cannot_show(qa: QA) -> None:
+    carol = qa.standin.world.carol
+    opened = await qa.standin.dispatch_command("kb edit", {"entry": MAIN}, user=carol)
+    callback = await opened.callback()
+    assert callback.ok and not callback.violations
+    rows = callback.json["data"]["components"]
+    fields = {f["label"]: f for row in rows for f in row["components"]}
+    assert fields["Question"]["value"] == EDGE_QUESTION
+    assert len(fields["Answer (mark quotes; max 1,200 characters)"]["value"]) == LIMITS.max_answer
+    sources = fields["Sources (Title | https://… per line)"]
+    assert "value" not in sources and not sources["required"]  # 10 long links: over 4,000
+    assert sources["placeholder"].startswith("Too long to show here")
+
+    new_answer = "A shorter answer at the edge."
+    answer_id = fields["Answer (mark quotes; max 1,200 characters)"]["custom_id"]
+    submitted = await qa.standin.dispatch_modal_submit({answer_id: new_answer}, modal=opened)
+    done = await qa.standin.wait_for_request(
+        lambda r: r.method == "POST" and r.params.get("webhook_token") == submitted.token
+    )
+    assert done.json["content"].startswith("Done:")
+    edited = qa.knowledge.get(MAIN)
+    assert edited.answer == new_answer
+    assert [s.url for s in edited.sources] == [s["url"] for s in SOURCES]  # kept as they were

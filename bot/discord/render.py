@@ -65,7 +65,7 @@ DISCORD = Surface(
     ),
 )
 TOO_LONG_TEXT = "That question is over {limit} characters. Could you ask it more briefly?"
-SLOW_DOWN_TEXT = "You're asking quickly! Please wait {seconds} s and try again."
+SLOW_DOWN_TEXT = "You're going quickly! Please wait {seconds} s and try again."
 
 
 def slow_down(wait: float) -> str:

@@ -11,6 +11,7 @@ from bot.core.knowledge import DEFAULT_LIMITS as LIMITS
 from bot.core.knowledge import Entry
 from bot.core.text import clip
 from bot.discord.replies import AnyInteraction, send_private
+from bot.discord.views import Menu
 
 MODAL_VALUE_MAX = 4_000  # the most a text input holds
 KEEP_PLACEHOLDER = "Too long to show here; leave empty to keep it as it is"
@@ -134,7 +135,7 @@ class EntryModal(discord.ui.Modal):
         await self._on_submit(interaction, fields)
 
 
-class Confirm(discord.ui.View):
+class Confirm(Menu):
     """Yes/No buttons for the moderator who asked; anyone else is turned away."""
 
     def __init__(
@@ -149,7 +150,9 @@ class Confirm(discord.ui.View):
         self._on_yes = on_yes
         self.yes.label = label
 
-    async def interaction_check(self, interaction: AnyInteraction) -> bool:
+    async def interaction_check(self, interaction: AnyInteraction, /) -> bool:
+        if not await super().interaction_check(interaction):
+            return False
         if interaction.user.id != self.owner:
             await send_private(interaction, "Only the moderator who started this can confirm it.")
             return False

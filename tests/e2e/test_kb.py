@@ -256,6 +256,42 @@ async def test_a_long_unanswered_question_prefills_the_add_form_clipped(qa: QA) 
     assert qa.insights.unanswered() == []
 
 
+HOSTILE_URLS = {
+    "probe": "https://nato.int/)[Official NATO page](https://evil.example/login",
+    "no spaces": "https://nato.int/)[Official_NATO_page](https://evil.example/login",
+    "user before host": "https://nato.int@evil.example/login",
+}
+HOSTILE_WORDS = {
+    "probe": "contains ')'",
+    "no spaces": "contains ')'",
+    "user before host": "has a name and '@' before the host",
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE_URLS)
+async def test_a_source_url_that_would_disguise_a_link_is_refused(qa: QA, case: str) -> None:
+    carol = qa.standin.world.carol
+    opened = await qa.standin.dispatch_command("kb add", {}, user=carol)
+    fields = modal_fields((await opened.callback()).json["data"])
+    values = {
+        fields["Entry id (lowercase-with-hyphens)"]["custom_id"]: "nato-login",
+        fields["Question"]["custom_id"]: "Where is the official NATO page?",
+        fields["Answer (mark quotes; max 1,200 characters)"]["custom_id"]: "On nato.int.",
+        fields["Other ways to ask (one per line)"]["custom_id"]: "\n".join(
+            f"official nato page {n}" for n in range(6)
+        ),
+        fields["Sources (Title | https://… per line)"]["custom_id"]: (
+            f"NATO Watch | https://natowatch.org/\nNATO | {HOSTILE_URLS[case]}"
+        ),
+    }
+    submitted = await qa.standin.dispatch_modal_submit(values, modal=opened)
+    text = (await followup(qa, submitted)).json["content"]
+    assert text.startswith("Nothing was changed.")
+    assert f"field 'sources': source 2 url {HOSTILE_WORDS[case]}" in text
+    assert qa.service.snapshot.knowledge.get("nato-login") is None
+    assert qa.service.store.history() == []
+
+
 async def test_export_attaches_the_merged_knowledge(qa: QA) -> None:
     inter = await qa.standin.dispatch_command("kb export", {}, user=qa.standin.world.carol)
     sent = await followup(qa, inter)

@@ -31,6 +31,8 @@ URL_CHARACTERS = frozenset(
 )
 LINK_BREAKERS = frozenset("()[]<>")
 _SCHEME = re.compile(r"https?://", re.IGNORECASE)
+#: ``[text](https://…)``: Discord shows the text and goes to the address.
+MASKED_LINK = re.compile(r"\[[^\[\]]*\]\(\s*<?\s*https?://", re.IGNORECASE)
 _LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
 _HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?")
 KNOWN_FIELDS = frozenset(
@@ -465,6 +467,13 @@ class _Checker:
         answer = self.text(item, "answer", self.limits.max_answer, bad)
         if answer is not None:
             self.placeholders(answer, bad)
+            if MASKED_LINK.search(answer):
+                bad(
+                    "answer",
+                    "has a link written [text](address), which can show one thing and go "
+                    "somewhere else; write the address itself (Discord links it) or list it "
+                    "under sources",
+                )
         alternates = self.alternates(item.get("alternates"), bad)
         sources = self.sources(item.get("sources"), bad)
         passage = self.passages(item.get("passage"), bad)

@@ -132,7 +132,7 @@ def passage_embed(entry: Entry) -> discord.Embed:
     if entry.passage:
         quoted = "\n\n".join(
             "> "
-            + " ".join(p.text.split())
+            + plain(" ".join(p.text.split()))
             + (f"\nRead at <{safe_url(p.source)}>" if p.source else "")
             for p in entry.passage
         )

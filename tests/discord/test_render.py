@@ -153,6 +153,12 @@ def test_questions_in_lists_cannot_carry_links() -> None:
         assert "\\[Official NATO page\\](https://evil.example/login)" in description
 
 
+def test_a_passage_is_quoted_as_written_without_markdown() -> None:
+    entry = make_entry(passage=(Passage("See [the page](https://evil.example) *now*"),))
+    description = render.passage_embed(entry).to_dict()["description"]
+    assert "> See \\[the page\\](https://evil.example) \\*now\\*" in description
+
+
 def test_a_passage_source_cannot_end_its_angle_brackets() -> None:
     entry = make_entry(passage=(Passage("Words.", "https://x.org/a> [b](https://evil.example)"),))
     description = render.passage_embed(entry).to_dict()["description"]

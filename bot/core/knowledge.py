@@ -467,13 +467,7 @@ class _Checker:
         answer = self.text(item, "answer", self.limits.max_answer, bad)
         if answer is not None:
             self.placeholders(answer, bad)
-            if MASKED_LINK.search(answer):
-                bad(
-                    "answer",
-                    "has a link written [text](address), which can show one thing and go "
-                    "somewhere else; write the address itself (Discord links it) or list it "
-                    "under sources",
-                )
+            self.masked_links(answer, bad)
         alternates = self.alternates(item.get("alternates"), bad)
         sources = self.sources(item.get("sources"), bad)
         passage = self.passages(item.get("passage"), bad)
@@ -550,6 +544,16 @@ class _Checker:
             if name not in PLACEHOLDERS:
                 known = ", ".join(f"{{{n}}}" for n in sorted(PLACEHOLDERS))
                 bad("answer", f"unknown placeholder {{{name}}} (known: {known})")
+
+    def masked_links(self, answer: str, bad: Any) -> None:
+        """An address shows as itself (or under sources), never behind other words."""
+        if MASKED_LINK.search(answer):
+            bad(
+                "answer",
+                "has a link written [text](address), which can show one thing and go "
+                "somewhere else; write the address itself (Discord links it) or list it "
+                "under sources",
+            )
 
     def passages(self, value: Any, bad: Any) -> tuple[Passage, ...]:
         """Plain text (from the brief) or ``{text, source}`` mappings naming the page read."""

@@ -108,7 +108,8 @@ def sources_text(entry: Entry, limit: int = FIELD_VALUE_MAX) -> str:
         if len("\n".join([*lines, line])) > limit:
             break
         lines.append(line)
-    return "\n".join(lines) or clip(safe_url(entry.sources[0].url), limit)
+    first = entry.sources[0]
+    return "\n".join(lines) or _link(first.title, first.url, limit)
 
 
 def answer_embed(entry: Entry, confidence: float | None = None) -> discord.Embed:

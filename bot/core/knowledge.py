@@ -31,8 +31,6 @@ URL_CHARACTERS = frozenset(
 )
 LINK_BREAKERS = frozenset("()[]<>")
 _SCHEME = re.compile(r"https?://", re.IGNORECASE)
-#: ``[text](https://…)``: Discord shows the text and goes to the address.
-MASKED_LINK = re.compile(r"\[[^\[\]]*\]\(\s*<?\s*https?://", re.IGNORECASE)
 _LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
 _HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?")
 KNOWN_FIELDS = frozenset(
@@ -467,7 +465,6 @@ class _Checker:
         answer = self.text(item, "answer", self.limits.max_answer, bad)
         if answer is not None:
             self.placeholders(answer, bad)
-            self.masked_links(answer, bad)
         alternates = self.alternates(item.get("alternates"), bad)
         sources = self.sources(item.get("sources"), bad)
         passage = self.passages(item.get("passage"), bad)
@@ -544,16 +541,6 @@ class _Checker:
             if name not in PLACEHOLDERS:
                 known = ", ".join(f"{{{n}}}" for n in sorted(PLACEHOLDERS))
                 bad("answer", f"unknown placeholder {{{name}}} (known: {known})")
-
-    def masked_links(self, answer: str, bad: Any) -> None:
-        """An address shows as itself (or under sources), never behind other words."""
-        if MASKED_LINK.search(answer):
-            bad(
-                "answer",
-                "has a link written [text](address), which can show one thing and go "
-                "somewhere else; write the address itself (Discord links it) or list it "
-                "under sources",
-            )
 
     def passages(self, value: Any, bad: Any) -> tuple[Passage, ...]:
         """Plain text (from the brief) or ``{text, source}`` mappings naming the page read."""

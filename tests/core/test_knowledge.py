@@ -244,28 +244,6 @@ def test_answers_name_commands_only_through_placeholders(
     assert problem.field == "answer" and message in problem.message
 
 
-@pytest.mark.parametrize(
-    "answer",
-    [
-        "Read [the official page](https://evil.example/login).",
-        "Read [the official page]( <HTTP://evil.example/login> ).",
-    ],
-)
-def test_an_answer_may_not_hide_an_address_behind_text(
-    tiny_doc, write_knowledge, answer: str
-) -> None:
-    tiny_doc["entries"][0]["answer"] = answer
-    (problem,) = problems_of(write_knowledge(tiny_doc))
-    assert problem.field == "answer" and "link written [text](address)" in problem.message
-
-
-def test_an_answer_may_show_an_address_and_brackets(tiny_doc, write_knowledge) -> None:
-    answer = "Read https://natowatch.org/ [in English] (1990) or [sic](see above)."
-    tiny_doc["entries"][0]["answer"] = answer
-    knowledge, _ = load(write_knowledge(tiny_doc))
-    assert knowledge.get("signatories").answer == answer
-
-
 def test_a_url_path_is_not_a_command(tiny_doc, write_knowledge) -> None:
     tiny_doc["entries"][0]["answer"] = "Read https://example.org/sources and use {sources}."
     knowledge, _ = load(write_knowledge(tiny_doc))

@@ -255,10 +255,6 @@ def _long_source_url(doc: dict[str, Any]) -> None:
     doc["entries"][0]["sources"][0]["url"] = "https://example.org/" + "a" * 500
 
 
-def _answer_hiding_an_address(doc: dict[str, Any]) -> None:
-    doc["entries"][0]["answer"] = "See [the official page](https://evil.example/login)."
-
-
 def _action_zero(doc: dict[str, Any]) -> None:
     doc["entries"][0]["action"] = 0
 
@@ -278,7 +274,6 @@ def _long_alternate(doc: dict[str, Any]) -> None:
         _source_breaking_its_link,
         _source_with_user_before_host,
         _long_source_url,
-        _answer_hiding_an_address,
         _action_zero,
         _long_alternate,
     ],

@@ -76,7 +76,7 @@ class Settings:
     shard_count: int | None = None
     shard_ids: tuple[int, ...] | None = None
     max_question: int = 500
-    user_rate: Rate = Rate(5, 30.0)
+    user_rate: Rate = Rate(10, 30.0)  # questions, commands and clicks together
     channel_rate: Rate = Rate(20, 60.0)
     reload_interval: float = 1.0
     sync_commands: str = "auto"  # auto: only when the declared commands changed; always; never
@@ -119,7 +119,7 @@ class Settings:
             shard_count=shard_count,
             shard_ids=_shard_ids(raw, shard_count),
             max_question=_whole(raw, "ELN_MAX_QUESTION", minimum=1) or 500,
-            user_rate=_rate(raw, "ELN_USER_RATE") or Rate(5, 30.0),
+            user_rate=_rate(raw, "ELN_USER_RATE") or Rate(10, 30.0),
             channel_rate=_rate(raw, "ELN_CHANNEL_RATE") or Rate(20, 60.0),
             reload_interval=_seconds(raw, "ELN_RELOAD_INTERVAL") or 1.0,
             sync_commands=_choice(raw, "ELN_SYNC_COMMANDS", SYNC_CHOICES, "auto"),

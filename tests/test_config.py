@@ -53,7 +53,7 @@ def test_every_setting_is_read(tmp_path) -> None:
 
 def test_a_moderator_role_given_by_name_is_refused() -> None:
     """Anyone can create a role called "Mods" in their own server; only an id is safe."""
-    with pytest.raises(ConfigError, match="ELN_MODERATOR_ROLE='Mods'.*role's id"):
+    with pytest.raises(ConfigError, match=r"ELN_MODERATOR_ROLE='Mods'.*role's id"):
         Settings.from_env({"ELN_MODERATOR_ROLE": "Mods"}, dotenv=None)
 
 
@@ -154,7 +154,7 @@ def test_blank_values_mean_the_default() -> None:
     blank = dict.fromkeys(("ELN_MAX_QUESTION", "ELN_RELOAD_INTERVAL", "ELN_USER_RATE"), " ")
     settings = Settings.from_env(blank, dotenv=None)
     assert (settings.max_question, settings.reload_interval) == (500, 1.0)
-    assert settings.user_rate == Rate(5, 30.0)
+    assert settings.user_rate == Rate(10, 30.0)
 
 
 def test_a_bad_value_in_the_dotenv_file_says_so(tmp_path: Path) -> None:

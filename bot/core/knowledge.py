@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import yaml
 
@@ -21,7 +23,16 @@ from bot.core.text import fold
 from bot.errors import BotError
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-URL_PATTERN = re.compile(r"^https?://[^\s<>]+$")
+#: The characters a URL may hold unencoded (RFC 3986), less parentheses and brackets: in
+#: a markdown link ``[title](url)`` those end the link early and let the rest of the URL
+#: read as a second, disguised link.
+URL_CHARACTERS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:/?#@!$&'*+,;=%"
+)
+LINK_BREAKERS = frozenset("()[]<>")
+_SCHEME = re.compile(r"https?://", re.IGNORECASE)
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?")
 KNOWN_FIELDS = frozenset(
     {"id", "question", "alternates", "answer", "passage", "sources", "tags", "related", "action"}
 )
@@ -47,6 +58,7 @@ class Limits:
     max_passage: int = 1_000  # shown in an embed field (1,024)
     max_sources: int = 10
     max_source_title: int = 256
+    max_url: int = 512  # with the longest title shown, a source link fits an embed field
     max_tags: int = 10
     max_tag: int = 50
     max_nodes: int = 500_000  # expanded YAML nodes: stops alias bombs
@@ -186,6 +198,60 @@ class KnowledgeError(BotError):
         head = str(errors[0]) if errors else "invalid knowledge"
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         super().__init__(head + more)
+
+
+# --- source URLs ------------------------------------------------------------------------
+
+
+def url_problem(url: Any, max_length: int = DEFAULT_LIMITS.max_url) -> str | None:
+    """Why ``url`` is not a plain http(s) address, or None when it is.
+
+    Plain means it shows as exactly one markdown link, going where it says: only the
+    characters RFC 3986 lets a URL hold unencoded, without parentheses and brackets (which
+    end a link early), and no ``user@`` before the host (``https://nato.int@evil.example``
+    goes to evil.example). Every refused character can be percent-encoded instead, which
+    keeps the address.
+    """
+    if not isinstance(url, str) or not url.strip():
+        return "is missing; give an http:// or https:// address"
+    if not _SCHEME.match(url):
+        return "must be an http(s) URL, starting http:// or https://"
+    if len(url) > max_length:
+        return f"is {len(url):,} characters; the limit is {max_length:,}"
+    odd = next((c for c in url if c not in URL_CHARACTERS), None)
+    if odd is not None:
+        return _odd_character(odd)
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        return "has a name and '@' before the host, which hides where the link goes"
+    if not _HOST.fullmatch(parts.hostname or ""):
+        return "has no valid host name after the '//'"
+    try:
+        parts.port  # noqa: B018 - reading it is the check
+    except ValueError:
+        return "has a port that is not a number from 0 to 65535"
+    return None
+
+
+def _odd_character(char: str) -> str:
+    encoded = quote(char, safe="")
+    if char in LINK_BREAKERS:
+        return (
+            f"contains {char!r}, which would end the link early and let the rest show as "
+            f"another link; write it as {encoded}"
+        )
+    code = f"U+{ord(char):04X}"
+    if char.isspace():
+        return f"contains a space or line break ({code}); write it as {encoded} or remove it"
+    if not char.isprintable():
+        name = unicodedata.name(char, "").lower() or "control character"
+        return f"contains an invisible {name} ({code}); write it as {encoded} or remove it"
+    if not char.isascii():
+        return (
+            f"contains {char!r} ({code}), which is not plain ASCII; write it as {encoded}, "
+            "or a host name in its xn-- form"
+        )
+    return f"contains {char!r}; write it percent-encoded, as {encoded}"
 
 
 # --- reading YAML with positions -------------------------------------------------------
@@ -496,10 +562,8 @@ class _Checker:
             elif len(text) > self.limits.max_passage:
                 limit = self.limits.max_passage
                 bad("passage", f"item {i + 1} is {len(text):,} characters; the limit is {limit:,}")
-            elif source is not None and (
-                not isinstance(source, str) or not URL_PATTERN.match(source)
-            ):
-                bad("passage", f"item {i + 1}: 'source' must be an http(s) URL")
+            elif source is not None and (problem := url_problem(source, self.limits.max_url)):
+                bad("passage", f"item {i + 1}: 'source' {problem}")
             else:
                 out.append(Passage(text.strip(), source))
         return tuple(out)
@@ -521,10 +585,10 @@ class _Checker:
                     "sources",
                     f"source {i + 1} title is over {self.limits.max_source_title} characters",
                 )
-            elif not isinstance(url, str) or not URL_PATTERN.match(url):
-                bad("sources", f"source {i + 1} needs an http(s) url")
+            elif problem := url_problem(url, self.limits.max_url):
+                bad("sources", f"source {i + 1} url {problem}")
             else:
-                out.append(Source(title.strip(), url))
+                out.append(Source(title.strip(), str(url)))  # url_problem: it is text
         return tuple(out)
 
     def across(self, placed: list[tuple[int, Entry]]) -> None:

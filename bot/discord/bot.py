@@ -27,7 +27,7 @@ from bot.discord.client import QABot
 from bot.discord.cogs import COGS
 from bot.discord.endpoints import use_api_base
 from bot.discord.replies import send_private
-from bot.discord.views import DYNAMIC_ITEMS
+from bot.discord.views import DYNAMIC_ITEMS, admitted
 from bot.errors import BotError, ExitCode
 from bot.storage.loading import Services, open_services
 
@@ -39,7 +39,13 @@ CONNECT_WITHIN = 25.0
 
 
 class QATree(app_commands.CommandTree[discord.Client]):
-    """One place where command errors become short, friendly, private replies."""
+    """One place where command errors become short, friendly, private replies, and where
+    every command meets the per-user limit before it runs."""
+
+    async def interaction_check(self, interaction: discord.Interaction[discord.Client], /) -> bool:
+        """Over the limit, the user is told when to try again and the command does not run
+        (autocomplete is never limited; buttons and menus pass the same limit in views.py)."""
+        return await admitted(interaction)
 
     async def on_error(
         self, interaction: discord.Interaction[discord.Client], error: app_commands.AppCommandError

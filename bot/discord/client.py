@@ -2,9 +2,10 @@
 
 It owns its parts and wires them to gateway events; each part does one job elsewhere:
 ``GatewayState`` (what health reports), ``HeartbeatJob`` and ``KnowledgeWatcher``
-(background loops), ``UsageRecorder`` (statistics), ``AuditChannel``, ``OpenMenus`` and
-``sync_commands``. The cogs are handed in by whoever builds the bot (``bot.discord.bot``),
-so this module imports none of them and they can import it.
+(background loops), ``UsageRecorder`` (statistics), ``AuditChannel``, ``OpenMenus``,
+``UserLimit`` (how often one person may use it) and ``sync_commands``. The cogs are
+handed in by whoever builds the bot (``bot.discord.bot``), so this module imports none of
+them and they can import it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bot.discord.audit import AuditChannel
 from bot.discord.gateway import GatewayState
 from bot.discord.jobs import HeartbeatJob, KnowledgeWatcher
 from bot.discord.menus import OpenMenus
+from bot.discord.ratelimit import UserLimit
 from bot.discord.recording import UsageRecorder
 from bot.discord.sync import sync_commands
 from bot.storage.loading import Services
@@ -54,6 +56,7 @@ class QABot(commands.AutoShardedBot):
         self.gateway = GatewayState()
         self.audit = AuditChannel(self, services.guild_settings)
         self.menus = OpenMenus()
+        self.limit = UserLimit(settings.user_rate)
         self.heartbeat = HeartbeatJob(settings.heartbeat_path, self, self.gateway)
         self.watcher = KnowledgeWatcher(
             services.layers, services.guild_settings, settings.reload_interval, self._reloaded

@@ -3,16 +3,21 @@
 Limits (from Discord's API description): content 2,000; embed title 256, description
 4,096, field name 256 / value 1,024, footer 2,048, 25 fields, 6,000 characters in all;
 button labels 80; select option labels 100; autocomplete choice names 100.
+
+Words others wrote (questions, titles, tags) are shown as typed (``plain``), and a source
+link goes only where its URL says (``link``), whatever the knowledge holds.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
+from urllib.parse import quote
 
 import discord
 
-from bot.core.knowledge import Entry, Knowledge
+from bot.core.knowledge import URL_CHARACTERS, Entry, Knowledge
 from bot.core.matching import Match
 from bot.core.service import ReloadOutcome
 from bot.core.surface import Surface
@@ -28,6 +33,11 @@ EMBED_TOTAL_MAX = 6_000
 LABEL_MAX = 80
 OPTION_MAX = 100
 CHOICE_MAX = 100
+
+LINK_TEXT_MAX = 200  # a source title in a link; with the longest URL it fits one field
+#: Markdown that formats text, opens a link, or shows a mention or timestamp.
+_MARKDOWN = re.compile(r"[\\*_~|`\[\]<>]")
+_URL_SAFE = "".join(sorted(URL_CHARACTERS))
 
 COLOUR_ANSWER = discord.Colour(0x2B6CB0)
 COLOUR_UNSURE = discord.Colour(0xD69E2E)
@@ -55,7 +65,7 @@ DISCORD = Surface(
     ),
 )
 TOO_LONG_TEXT = "That question is over {limit} characters. Could you ask it more briefly?"
-SLOW_DOWN_TEXT = "You're asking quickly! Please wait {seconds} s and try again."
+SLOW_DOWN_TEXT = "You're going quickly! Please wait {seconds} s and try again."
 
 
 def slow_down(wait: float) -> str:
@@ -63,18 +73,43 @@ def slow_down(wait: float) -> str:
     return SLOW_DOWN_TEXT.format(seconds=max(1, math.ceil(wait)))
 
 
+def plain(text: str) -> str:
+    """``text`` shown as typed: markdown, links and mentions in it do nothing.
+
+    For words others wrote (moderators' questions and titles, members' questions): they
+    cannot format the bot's message or slip a disguised link into it.
+    """
+    return _MARKDOWN.sub(lambda m: "\\" + m.group(0), text)
+
+
+def safe_url(url: str) -> str:
+    """``url`` percent-encoded wherever it could end a markdown link or ``<…>``.
+
+    Knowledge validation already refuses such URLs; this is the second line of defence,
+    and leaves a plain URL as it is.
+    """
+    return quote(url, safe=_URL_SAFE)
+
+
+def link(title: str, url: str) -> str:
+    """``[title](url)`` that shows the title literally and goes only to ``url``.
+
+    Discord reads no escapes inside link text, so brackets in a title become parentheses.
+    """
+    text = clip(title.replace("[", "(").replace("]", ")"), LINK_TEXT_MAX)
+    return f"[{plain(text)}]({safe_url(url)})"
+
+
 def sources_text(entry: Entry, limit: int = FIELD_VALUE_MAX) -> str:
+    """As many whole source links as fit ``limit``; the first URL alone if none does."""
     lines: list[str] = []
     for source in entry.sources:
-        line = f"[{_escape_link_text(source.title)}]({source.url})"
+        line = link(source.title, source.url)
         if len("\n".join([*lines, line])) > limit:
             break
         lines.append(line)
-    return "\n".join(lines) or clip(entry.sources[0].url, limit)
-
-
-def _escape_link_text(text: str) -> str:
-    return clip(text.replace("[", "(").replace("]", ")"), 200)
+    first = entry.sources[0]
+    return "\n".join(lines) or _link(first.title, first.url, limit)
 
 
 def answer_embed(entry: Entry, confidence: float | None = None) -> discord.Embed:
@@ -97,7 +132,9 @@ def passage_embed(entry: Entry) -> discord.Embed:
     """The source passage an answer rests on, quoted verbatim."""
     if entry.passage:
         quoted = "\n\n".join(
-            "> " + " ".join(p.text.split()) + (f"\nRead at <{p.source}>" if p.source else "")
+            "> "
+            + plain(" ".join(p.text.split()))
+            + (f"\nRead at <{safe_url(p.source)}>" if p.source else "")
             for p in entry.passage
         )
         body = f"The answer rests on this passage of the source:\n{quoted}"
@@ -113,7 +150,7 @@ def passage_embed(entry: Entry) -> discord.Embed:
 
 
 def unsure_embed(match: Match) -> discord.Embed:
-    lines = [f"• {clip(e.question, 200)}" for e in match.suggestions]
+    lines = [f"• {plain(clip(e.question, 200))}" for e in match.suggestions]
     return discord.Embed(
         title=UNSURE_TITLE,
         description=clip("\n".join(lines), DESCRIPTION_MAX),
@@ -122,7 +159,7 @@ def unsure_embed(match: Match) -> discord.Embed:
 
 
 def topic_embed(tag: str, entries: Sequence[Entry]) -> discord.Embed:
-    lines = [f"• {clip(e.question, 150)}" for e in entries]
+    lines = [f"• {plain(clip(e.question, 150))}" for e in entries]
     embed = discord.Embed(
         title=clip(f"Topic: {tag}", TITLE_MAX),
         description=clip("\n".join(lines) or "No questions under this topic yet.", DESCRIPTION_MAX),
@@ -152,8 +189,8 @@ def sources_embed(knowledge: Knowledge) -> discord.Embed:
 
 def _link(title: str, url: str, limit: int = FIELD_VALUE_MAX) -> str:
     """A markdown link; just the URL (Discord links it) when the link would not fit a field."""
-    line = f"[{_escape_link_text(title)}]({url})"
-    return line if len(line) <= limit else clip(url, limit)
+    line = link(title, url)
+    return line if len(line) <= limit else clip(safe_url(url), limit)
 
 
 def _add_chunk(embed: discord.Embed, chunk: list[str]) -> None:

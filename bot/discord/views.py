@@ -101,10 +101,38 @@ def _answer(
     )
 
 
+# --- the per-user limit, for every button and menu -------------------------------------------
+
+
+async def admitted(interaction: AnyInteraction) -> bool:
+    """The bot's one per-user limit (``UserLimit.admit``), where discord.py asks whether an
+    interaction may run: the command tree, and the bot's buttons and menus below. Nothing
+    else happens to an interaction over the limit."""
+    return await bot_of(interaction).limit.admit(interaction)
+
+
+class Limited:
+    """Mixed into the bot's buttons: a click passes the per-user limit before its callback."""
+
+    async def interaction_check(self, interaction: AnyInteraction, /) -> bool:
+        return await admitted(interaction)
+
+
+class Menu(discord.ui.View):
+    """A menu with a timeout (topic browser, confirmations, the unanswered list): a choice or
+    click passes the per-user limit first. Subclasses that also check who may use it call
+    ``super().interaction_check`` first."""
+
+    async def interaction_check(self, interaction: AnyInteraction, /) -> bool:
+        return await admitted(interaction)
+
+
 # --- the buttons ----------------------------------------------------------------------------
 
 
-class AnswerButton(ButtonItem, template=r"eln:a:(?P<entry>[a-z0-9-]{1,64}):(?P<asker>\d{1,20})"):
+class AnswerButton(
+    Limited, ButtonItem, template=r"eln:a:(?P<entry>[a-z0-9-]{1,64}):(?P<asker>\d{1,20})"
+):
     """Show an entry's answer: "did you mean" choices and related questions."""
 
     def __init__(
@@ -157,7 +185,7 @@ class AnswerButton(ButtonItem, template=r"eln:a:(?P<entry>[a-z0-9-]{1,64}):(?P<a
             await interaction.response.send_message(ephemeral=True, **reply.kwargs())
 
 
-class SourceButton(ButtonItem, template=r"eln:s:(?P<entry>[a-z0-9-]{1,64})"):
+class SourceButton(Limited, ButtonItem, template=r"eln:s:(?P<entry>[a-z0-9-]{1,64})"):
     """Quote the passage of the source document an answer rests on."""
 
     def __init__(self, entry_id: str, row: int = 1) -> None:
@@ -193,7 +221,7 @@ class SourceButton(ButtonItem, template=r"eln:s:(?P<entry>[a-z0-9-]{1,64})"):
         )
 
 
-class VoteButton(ButtonItem, template=r"eln:v:(?P<entry>[a-z0-9-]{1,64}):(?P<vote>[01])"):
+class VoteButton(Limited, ButtonItem, template=r"eln:v:(?P<entry>[a-z0-9-]{1,64}):(?P<vote>[01])"):
     """Helpful / not helpful feedback on an answer."""
 
     def __init__(self, entry_id: str, helpful: bool, row: int = 1) -> None:
@@ -228,7 +256,7 @@ class VoteButton(ButtonItem, template=r"eln:v:(?P<entry>[a-z0-9-]{1,64}):(?P<vot
         await send_private(interaction, text)
 
 
-class DismissButton(ButtonItem, template=r"eln:d:(?P<asker>\d{1,20})"):
+class DismissButton(Limited, ButtonItem, template=r"eln:d:(?P<asker>\d{1,20})"):
     """Lets the asker (or anyone who can manage messages) remove an unprompted reply."""
 
     def __init__(self, asker: int, row: int = 1) -> None:

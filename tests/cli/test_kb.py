@@ -110,7 +110,7 @@ def test_an_invalid_entry_lists_each_problem(
     assert len(lines) == 3
     assert lines[-1] == "eln-bot: 2 problem(s) found; nothing was loaded or changed."
     assert any("limit is 1,200" in line for line in lines)
-    assert any("needs an http(s) url" in line for line in lines)
+    assert any("url must be an http(s) URL" in line for line in lines)
 
 
 def test_edit_alias_remove_history_undo(

@@ -154,6 +154,15 @@ def test_check_reports_every_problem_at_once(tmp_path: Path, tiny_doc, write_kno
     assert "'ghost' does not exist" in result.stderr
 
 
+def test_check_refuses_a_source_url_that_would_disguise_a_link(tiny_doc, write_knowledge) -> None:
+    hostile = "https://nato.int/)[Official_NATO_page](https://evil.example/login"
+    tiny_doc["entries"][0]["sources"] = [{"title": "NATO", "url": hostile}]
+    result = run("check", str(write_knowledge(tiny_doc)))
+    assert result.returncode == 1
+    assert "entry 'signatories', field 'sources': source 1 url contains ')'" in result.stderr
+    assert "write it as %29" in result.stderr
+
+
 def test_check_can_make_confusable_phrasings_an_error(tiny_doc, write_knowledge) -> None:
     tiny_doc["entries"][1]["alternates"].append("how many signatories signed")
     path = str(write_knowledge(tiny_doc))

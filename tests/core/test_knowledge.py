@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.core.knowledge import KnowledgeError, Limits, Problem, load, parse_text
+from bot.core.knowledge import (
+    DEFAULT_LIMITS,
+    KnowledgeError,
+    Limits,
+    Problem,
+    load,
+    parse_text,
+    url_problem,
+)
 
 
 def problems_of(path: Path, limits: Limits | None = None) -> list[Problem]:
@@ -67,7 +75,7 @@ def _mutate(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
             _mutate("0.sources", [{"title": "x", "url": "ftp://x"}]),
             "signatories",
             "sources",
-            "http(s) url",
+            "source 1 url must be an http(s) URL",
         ),
         (_mutate("0.sources", []), "signatories", "sources", "at least one source"),
         (_mutate("0.id", "Bad Id"), "Bad Id", "id", "invalid id"),
@@ -208,6 +216,7 @@ def test_a_passage_may_name_the_page_it_was_read_on(tiny_doc, write_knowledge) -
     ("item", "message"),
     [
         ({"text": "words", "source": "javascript:alert(1)"}, "'source' must be an http(s) URL"),
+        ({"text": "words", "source": "https://x.org/a>b"}, "'source' contains '>'"),
         ({"text": "words", "source": "https://x.org", "by": "me"}, "only 'text' and 'source'"),
         ({"source": "https://x.org"}, "must be non-empty text"),
     ],
@@ -239,3 +248,65 @@ def test_a_url_path_is_not_a_command(tiny_doc, write_knowledge) -> None:
     tiny_doc["entries"][0]["answer"] = "Read https://example.org/sources and use {sources}."
     knowledge, _ = load(write_knowledge(tiny_doc))
     assert "{sources}" in knowledge.get("signatories").answer
+
+
+# --- source URLs: plain http(s) links that show as one link, going where they say ----------
+
+HOSTILE = "https://nato.int/)[Official NATO page](https://evil.example/login"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://natowatch.org/",
+        "http://example.org",
+        "HTTPS://Example.ORG./a/b.html?x=1&y=%28two%29#part-3",
+        "https://www.example.org:8443/path;params?q=a+b,c*d~e!f$g'h",
+        "https://sub_domain.example.org/@someone",  # '@' in the path is only a path
+        "https://example.org/" + "a" * (DEFAULT_LIMITS.max_url - 20),
+    ],
+)
+def test_plain_http_urls_are_accepted(url: str) -> None:
+    assert url_problem(url) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        (HOSTILE, "contains ')', which would end the link early"),
+        (HOSTILE.replace(" ", "_"), "write it as %29"),
+        ("https://example.org/wiki/Treaty_(1990)", "write it as %28"),
+        ("https://example.org/[x]", "contains '['"),
+        ("https://example.org/<x>", "contains '<'"),
+        ("https://nato.int@evil.example/login", "'@' before the host"),
+        ("https://nato.int/\u202egnp.exe", "invisible right-to-left override (U+202E)"),
+        ("https://example.org/a b", "a space or line break (U+0020); write it as %20"),
+        ("https://example.org/a\tb", "a space or line break (U+0009)"),
+        ("https://n\u0430to.int/", "not plain ASCII; write it as %D0%B0"),
+        ('https://example.org/"x"', "percent-encoded, as %22"),
+        ("https://example.org/a\\b", "percent-encoded, as %5C"),
+        ("javascript:alert(1)", "must be an http(s) URL"),
+        ("ftp://example.org/", "must be an http(s) URL"),
+        ("https://", "no valid host name"),
+        ("https:///path", "no valid host name"),
+        ("https://-bad-.org/", "no valid host name"),
+        ("https://example.org:99999/", "port"),
+        ("https://example.org/" + "a" * DEFAULT_LIMITS.max_url, "the limit is 512"),
+        ("", "is missing"),
+        (None, "is missing"),
+    ],
+)
+def test_urls_that_could_break_or_disguise_a_link_are_refused(url: Any, words: str) -> None:
+    problem = url_problem(url)
+    assert problem is not None and words in problem, problem
+
+
+def test_a_hostile_source_url_is_refused_with_the_fix(tiny_doc, write_knowledge) -> None:
+    tiny_doc["entries"][0]["sources"] = [
+        {"title": "NATO Watch", "url": "https://natowatch.org/"},
+        {"title": "NATO", "url": HOSTILE.replace(" ", "_")},
+    ]
+    (problem,) = problems_of(write_knowledge(tiny_doc))
+    assert (problem.entry, problem.field) == ("signatories", "sources")
+    assert problem.message.startswith("source 2 url contains ')'")
+    assert "%29" in problem.message

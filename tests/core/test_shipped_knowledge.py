@@ -242,6 +242,19 @@ def _ftp_source(doc: dict[str, Any]) -> None:
     doc["entries"][0]["sources"][0]["url"] = "ftp://example.org/file"
 
 
+def _source_breaking_its_link(doc: dict[str, Any]) -> None:
+    url = "https://nato.int/)[Official_NATO_page](https://evil.example/login"
+    doc["entries"][0]["sources"][0]["url"] = url
+
+
+def _source_with_user_before_host(doc: dict[str, Any]) -> None:
+    doc["entries"][0]["sources"][0]["url"] = "https://nato.int@evil.example/"
+
+
+def _long_source_url(doc: dict[str, Any]) -> None:
+    doc["entries"][0]["sources"][0]["url"] = "https://example.org/" + "a" * 500
+
+
 def _action_zero(doc: dict[str, Any]) -> None:
     doc["entries"][0]["action"] = 0
 
@@ -258,6 +271,9 @@ def _long_alternate(doc: dict[str, Any]) -> None:
         _bad_id,
         _unknown_field,
         _ftp_source,
+        _source_breaking_its_link,
+        _source_with_user_before_host,
+        _long_source_url,
         _action_zero,
         _long_alternate,
     ],

@@ -81,12 +81,14 @@ def interaction(
     user_id: int = USER_ID,
     guild: bool = True,
     message: dict[str, Any] | None = None,
+    itype: int = 3,
 ) -> discord.Interaction[discord.Client]:
-    """A button click as Discord sends it, parsed by discord.py into a real Interaction."""
+    """A button click (or, with ``itype``, another interaction) as Discord sends it, parsed
+    by discord.py into a real Interaction."""
     user = {"id": str(user_id), "username": "alice", "discriminator": "0", "avatar": None}
     payload: Any = {  # a TypedDict in discord.py; built here as Discord sends it
         "id": str(next(_ids)),
-        "type": 3,
+        "type": itype,
         "token": "interaction-token",
         "version": 1,
         "application_id": "444444444444444444",

@@ -113,6 +113,58 @@ def test_brackets_in_source_titles_cannot_break_the_link() -> None:
     assert value == "[A (draft) text](https://x.org)"
 
 
+HOSTILE = "https://nato.int/)[Official NATO page](https://evil.example/login"
+
+
+@pytest.mark.parametrize("url", [HOSTILE, HOSTILE.replace(" ", "_")])
+def test_a_url_cannot_add_a_second_link_even_unvalidated(url: str) -> None:
+    value = render.sources_text(make_entry(sources=(Source("NATO", url),)))
+    assert value.count("](") == 1 and value.startswith("[NATO](https://nato.int/%29%5BOfficial")
+    assert value.endswith("%5D%28https://evil.example/login)")
+    assert " " not in value
+
+
+def test_markdown_in_a_source_title_shows_as_typed() -> None:
+    title = "**Bold** _it_ `code` <@123> ~~gone~~ ||spoiler|| back\\slash"
+    value = render.sources_text(make_entry(sources=(Source(title, "https://x.org"),)))
+    assert value == (
+        "[\\*\\*Bold\\*\\* \\_it\\_ \\`code\\` \\<@123\\> \\~\\~gone\\~\\~ "
+        "\\|\\|spoiler\\|\\| back\\\\slash](https://x.org)"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[Official NATO page](https://evil.example/login)", "a*b_c~d|e`f<g>h\\i]j[k", "plain words?"],
+)
+def test_plain_escapes_markdown_and_nothing_else(text: str) -> None:
+    shown = render.plain(text)
+    assert re.sub(r"\\(.)", r"\1", shown) == text  # Discord drops each escaping backslash
+    assert not re.search(r"(?<!\\)[\[\]*_~|`<>]", shown)
+
+
+def test_questions_in_lists_cannot_carry_links() -> None:
+    sneaky = make_entry(id="a", question="[Official NATO page](https://evil.example/login)")
+    for embed in (
+        render.unsure_embed(make_match(Status.UNSURE, sneaky)),
+        render.topic_embed("t", [sneaky]),
+    ):
+        description = embed.to_dict()["description"]
+        assert "\\[Official NATO page\\](https://evil.example/login)" in description
+
+
+def test_a_passage_is_quoted_as_written_without_markdown() -> None:
+    entry = make_entry(passage=(Passage("See [the page](https://evil.example) *now*"),))
+    description = render.passage_embed(entry).to_dict()["description"]
+    assert "> See \\[the page\\](https://evil.example) \\*now\\*" in description
+
+
+def test_a_passage_source_cannot_end_its_angle_brackets() -> None:
+    entry = make_entry(passage=(Passage("Words.", "https://x.org/a> [b](https://evil.example)"),))
+    description = render.passage_embed(entry).to_dict()["description"]
+    assert "Read at <https://x.org/a%3E%20%5Bb%5D%28https://evil.example%29>" in description
+
+
 def test_passage_is_quoted_verbatim_and_a_missing_one_says_so() -> None:
     quoted = render.passage_embed(
         make_entry(passage=(Passage("The  text\nas   written."),))

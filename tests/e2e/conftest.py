@@ -266,6 +266,8 @@ def qa_settings(standin: StandIn, data_dir: Path, **overrides: Any) -> Settings:
         "knowledge_path": SHIPPED_KNOWLEDGE,
         "data_dir": data_dir,
         "answer_channels": frozenset({guild.channel("bot-qa").id}),
+        # a single-server operator: its moderators edit what every place is served
+        "home_guild": guild.id,
     }
     values.update(overrides)
     return Settings(**values)
@@ -280,7 +282,6 @@ async def run_qa_bot(
     ready_timeout: float = 10.0,
 ) -> AsyncIterator[QA]:
     """Build services and the bot as ``run_bot`` does, and run it against the stand-in."""
-    from bot.core.service import KnowledgeService  # noqa: PLC0415
     from bot.discord.bot import build_services, create_bot  # noqa: PLC0415
 
     use_api_base(settings.api_base)

@@ -1,6 +1,7 @@
-"""Knowledge at every limit the knowledge format allows: each message the bot builds from it
-must still pass the stand-in's OpenAPI and documented-limit checks (the ``standin``
-fixture fails the test on any violation, so these tests mostly just drive the bot)."""
+"""Knowledge at every limit the knowledge format allows (``tests.edge``): each message the
+bot builds from it must still pass the stand-in's OpenAPI and documented-limit checks (the
+``standin`` fixture fails the test on any violation, so these tests mostly just drive the
+bot)."""
 
 from __future__ import annotations
 
@@ -10,64 +11,11 @@ import pytest
 
 from bot.core.knowledge import DEFAULT_LIMITS as LIMITS
 from bot.core.matching import Thresholds
+from tests.edge import EDGE_DOC, EDGE_QUESTION, MAIN, RELATED, SOURCES, TAGS
 
 from .conftest import EPHEMERAL, QA, buttons, custom_ids
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(30)]
-
-
-def _pad(text: str, size: int, filler: str) -> str:
-    """``text`` lengthened to exactly ``size`` characters with words from ``filler``."""
-    out = text
-    words = filler.split()
-    i = 0
-    while len(out) < size:
-        out += " " + words[i % len(words)]
-        i += 1
-    return out[: size - 1].rstrip() + "?" if text.endswith("?") else out[:size]
-
-
-def _id(stem: str) -> str:
-    return (stem + "-" + "x" * 64)[:64]  # the longest id the format allows
-
-
-MAIN = _id("edge-main")
-RELATED = [_id(f"edge-related-{n}") for n in range(4)]
-TAGS = [(f"t{n}-" + "long-topic-name-" * 4)[: LIMITS.max_tag] for n in range(LIMITS.max_tags)]
-SOURCES = [
-    {
-        "title": _pad(f"Source {n} [with brackets]", LIMITS.max_source_title, "title words"),
-        "url": f"https://example.org/{n}/" + "very-long-path-segment/" * 40 + f"?n={n}",
-    }
-    for n in range(LIMITS.max_sources)
-]
-FILLER = "zebra quokka narwhal axolotl pangolin okapi capybara wombat"
-
-
-def _entry(eid: str, question: str, n: int) -> dict[str, Any]:
-    return {
-        "id": eid,
-        "question": _pad(question, LIMITS.max_question, FILLER),
-        "alternates": [f"{question} variant {k} {FILLER.split()[k]}" for k in range(6)],
-        "answer": _pad(f"Answer {n}.", LIMITS.max_answer, "lorem ipsum dolor sit amet"),
-        "passage": [_pad(f"Passage {n} part {k}.", LIMITS.max_passage, FILLER) for k in range(6)],
-        "sources": SOURCES,
-        "tags": TAGS,
-    }
-
-
-EDGE_DOC: dict[str, Any] = {
-    "version": 1,
-    "title": "Knowledge at the limits",
-    "entries": [
-        {**_entry(MAIN, "What is the edge case of all edge cases?", 0), "related": RELATED},
-        *(
-            {**_entry(rid, f"What is related edge case number {n}?", n + 1), "related": [MAIN]}
-            for n, rid in enumerate(RELATED)
-        ),
-    ],
-}
-EDGE_QUESTION = EDGE_DOC["entries"][0]["question"]
 
 
 def _sent(qa: QA, req: Any) -> dict[str, Any]:
@@ -80,7 +28,7 @@ def test_the_edge_document_is_at_the_limits() -> None:
     assert len(main["answer"]) == LIMITS.max_answer
     assert len(main["sources"]) == LIMITS.max_sources
     assert all(len(s["title"]) == LIMITS.max_source_title for s in main["sources"])
-    assert all(len(s["url"]) > 900 for s in main["sources"])
+    assert all(len(s["url"]) == LIMITS.max_url for s in main["sources"])
     assert len(main["related"]) == 4
     assert all(len(e["question"]) == LIMITS.max_question for e in EDGE_DOC["entries"])
 
@@ -149,6 +97,35 @@ async def test_edge_autocomplete_topics_and_sources_fit_discord(qa: QA) -> None:
     )
     assert (await tag.callback()).ok
 
+    every_topic = await qa.standin.dispatch_command("topics")
+    assert (await every_topic.callback()).ok
+
     sources = await qa.standin.dispatch_command("sources")
     callback = await sources.callback()
     assert callback.ok and not callback.violations
+
+
+@pytest.mark.qa(knowledge=EDGE_DOC)
+async def test_edit_form_of_the_edge_entry_fits_and_keeps_what_it_cannot_show(qa: QA) -> None:
+    carol = qa.standin.world.carol
+    opened = await qa.standin.dispatch_command("kb edit", {"entry": MAIN}, user=carol)
+    callback = await opened.callback()
+    assert callback.ok and not callback.violations
+    rows = callback.json["data"]["components"]
+    fields = {f["label"]: f for row in rows for f in row["components"]}
+    assert fields["Question"]["value"] == EDGE_QUESTION
+    assert len(fields["Answer (mark quotes; max 1,200 characters)"]["value"]) == LIMITS.max_answer
+    sources = fields["Sources (Title | https://… per line)"]
+    assert "value" not in sources and not sources["required"]  # 10 long links: over 4,000
+    assert sources["placeholder"].startswith("Too long to show here")
+
+    new_answer = "A shorter answer at the edge."
+    answer_id = fields["Answer (mark quotes; max 1,200 characters)"]["custom_id"]
+    submitted = await qa.standin.dispatch_modal_submit({answer_id: new_answer}, modal=opened)
+    done = await qa.standin.wait_for_request(
+        lambda r: r.method == "POST" and r.params.get("webhook_token") == submitted.token
+    )
+    assert done.json["content"].startswith("Done:")
+    edited = qa.knowledge.get(MAIN)
+    assert edited.answer == new_answer
+    assert [s.url for s in edited.sources] == [s["url"] for s in SOURCES]  # kept as they were

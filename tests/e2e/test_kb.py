@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.core.knowledge import parse_text
+from bot.core.knowledge import DEFAULT_LIMITS, parse_text
+from bot.core.text import clip
 
 from .conftest import EPHEMERAL, QA, audit_channel, buttons, qa_settings, run_qa_bot
 from .standin import RecordedRequest, StandIn
@@ -189,6 +190,108 @@ async def test_unanswered_question_attached_as_alias_is_answered_afterwards(qa: 
     expected = qa.service.snapshot.knowledge.get("confidence-building-measures")
     assert answered["title"] == expected.question
     assert qa.insights.unanswered() == []
+
+
+LONG_QUESTION = (
+    "My grandmother keeps bees in her garden and every spring she asks me the same thing, "
+    "so I promised her I would find out: which flowers do honey bees like best in April, "
+    "whether lavender or clover gives the sweeter honey, how many hives a small orchard can "
+    "feed, and what she should plant along the fence so the swarm stays calm while the "
+    "neighbours' children play football nearby on Sunday afternoons?"
+)
+
+
+def modal_fields(modal: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A modal's text inputs by label, whether in action rows or labels."""
+    fields = {}
+    for row in modal["components"]:
+        for field in row.get("components") or [row.get("component")]:
+            fields[field.get("label") or row.get("label")] = field
+    return fields
+
+
+async def open_unanswered(qa: QA, question: str) -> tuple[FakeInteraction, dict[str, Any]]:
+    """A member's declined ``question``, picked by a moderator in /kb unanswered."""
+    carol = qa.standin.world.carol
+    await qa.ask(question, author=qa.standin.world.bob)
+    await qa.standin.wait_until(qa.insights.unanswered, 5, "the question recorded")
+    listing = await qa.standin.dispatch_command("kb unanswered", {}, user=carol)
+    await listing.callback()  # deferred; the listing follows
+    (pick,) = buttons(await listing.original())
+    chosen = await qa.standin.dispatch_component(
+        await listing.original(),
+        pick["custom_id"],
+        component_type=3,
+        values=[pick["options"][0]["value"]],
+        user=carol,
+    )
+    return listing, (await chosen.callback()).json["data"]
+
+
+async def test_a_long_unanswered_question_prefills_the_add_form_clipped(qa: QA) -> None:
+    assert len(LONG_QUESTION) >= 400 and qa.service.match(LONG_QUESTION).entry is None
+    carol = qa.standin.world.carol
+    listing, step_two = await open_unanswered(qa, LONG_QUESTION)
+    add = next(c for c in buttons(step_two) if c.get("label") == "Add a new entry for it")
+    opened = await qa.standin.dispatch_component(
+        await listing.original(), add["custom_id"], user=carol
+    )
+    callback = await opened.callback()
+    assert callback.ok and not callback.violations  # Discord takes the form
+    fields = modal_fields(callback.json["data"])
+    question = fields["Question"]
+    assert question["value"] == clip(LONG_QUESTION, DEFAULT_LIMITS.max_question)
+    assert len(question["value"]) == question["max_length"] == DEFAULT_LIMITS.max_question
+
+    values = {
+        fields["Entry id (lowercase-with-hyphens)"]["custom_id"]: "bees-in-april",
+        question["custom_id"]: "Which flowers do honey bees like best in April?",
+        fields["Answer (mark quotes; max 1,200 characters)"]["custom_id"]: "Off topic here.",
+        fields["Other ways to ask (one per line)"]["custom_id"]: "\n".join(
+            f"bees and flowers {n}" for n in range(6)
+        ),
+        fields["Sources (Title | https://… per line)"]["custom_id"]: "Bees | https://bees.example/",
+    }
+    submitted = await qa.standin.dispatch_modal_submit(values, modal=opened)
+    assert (await followup(qa, submitted)).json["content"].startswith("Done:")
+    assert qa.service.snapshot.knowledge.get("bees-in-april") is not None
+    assert qa.insights.unanswered() == []
+
+
+HOSTILE_URLS = {
+    "probe": "https://nato.int/)[Official NATO page](https://evil.example/login",
+    "no spaces": "https://nato.int/)[Official_NATO_page](https://evil.example/login",
+    "user before host": "https://nato.int@evil.example/login",
+}
+HOSTILE_WORDS = {
+    "probe": "contains ')'",
+    "no spaces": "contains ')'",
+    "user before host": "has a name and '@' before the host",
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE_URLS)
+async def test_a_source_url_that_would_disguise_a_link_is_refused(qa: QA, case: str) -> None:
+    carol = qa.standin.world.carol
+    opened = await qa.standin.dispatch_command("kb add", {}, user=carol)
+    fields = modal_fields((await opened.callback()).json["data"])
+    values = {
+        fields["Entry id (lowercase-with-hyphens)"]["custom_id"]: "nato-login",
+        fields["Question"]["custom_id"]: "Where is the official NATO page?",
+        fields["Answer (mark quotes; max 1,200 characters)"]["custom_id"]: "On nato.int.",
+        fields["Other ways to ask (one per line)"]["custom_id"]: "\n".join(
+            f"official nato page {n}" for n in range(6)
+        ),
+        fields["Sources (Title | https://… per line)"]["custom_id"]: (
+            f"NATO Watch | https://natowatch.org/\nNATO | {HOSTILE_URLS[case]}"
+        ),
+    }
+    submitted = await qa.standin.dispatch_modal_submit(values, modal=opened)
+    text = (await followup(qa, submitted)).json["content"]
+    assert text.startswith("Nothing was changed.")
+    assert f"field 'sources': source 2 url {HOSTILE_WORDS[case]}" in text
+    assert qa.service.snapshot.knowledge.get("nato-login") is None
+    assert qa.service.store.history() == []
 
 
 async def test_export_attaches_the_merged_knowledge(qa: QA) -> None:

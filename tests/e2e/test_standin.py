@@ -611,6 +611,56 @@ LIMIT_CASES = {
             }
         ],
     ),
+    "modal value longer than its field": (
+        "POST",
+        CALLBACK,
+        {
+            "type": 9,
+            "data": {
+                "custom_id": "m",
+                "title": "t",
+                "components": [
+                    {
+                        "type": 1,
+                        "components": [
+                            {
+                                "type": 4,
+                                "custom_id": "q",
+                                "style": 1,
+                                "label": "Question",
+                                "max_length": 256,
+                                "value": "x" * 257,
+                            }
+                        ],
+                    }
+                ],
+            },
+        },
+    ),
+    "modal field in a label, value longer than it": (
+        "POST",
+        CALLBACK,
+        {
+            "type": 9,
+            "data": {
+                "custom_id": "m",
+                "title": "t",
+                "components": [
+                    {
+                        "type": 18,
+                        "label": "Question",
+                        "component": {
+                            "type": 4,
+                            "custom_id": "q",
+                            "style": 1,
+                            "max_length": 10,
+                            "value": "x" * 11,
+                        },
+                    }
+                ],
+            },
+        },
+    ),
     "six action rows": (
         "POST",
         MESSAGES,
@@ -653,6 +703,9 @@ def test_spec_accepts_what_discord_accepts(spec: SpecValidator) -> None:
     }
     assert spec.validate_request("POST", "/channels/{channel_id}/messages", body) == []
     assert limit_violations("POST", "/channels/{channel_id}/messages", body) == []
+    field = {"type": 4, "custom_id": "q", "style": 1, "max_length": 256, "value": "x" * 256}
+    modal = {"custom_id": "m", "title": "t", "components": [{"type": 1, "components": [field]}]}
+    assert limit_violations("POST", CALLBACK, {"type": 9, "data": modal}) == []
     command = [{"name": "ask", "description": "d", "default_member_permissions": "8"}]
     assert spec.validate_request("PUT", "/applications/{application_id}/commands", command) == []
 

@@ -30,11 +30,11 @@ QUIET_REPLY = Rate(1, 600.0)  # unprompted declines: one short reply per user pe
 
 
 class AskCog(commands.Cog, name="Ask"):
-    """Every way to ask. Owns the rate limits, since it is the only thing they limit."""
+    """Every way to ask. Owns the channel limit and the quiet replies, which only questions
+    in messages meet; the per-user limit is the bot's, and every interaction passes it."""
 
     def __init__(self, bot: QABot) -> None:
         self.bot = bot
-        self.user_limit = SlidingWindow(bot.settings.user_rate)
         self.channel_limit = SlidingWindow(bot.settings.channel_rate)
         self.quiet = SlidingWindow(QUIET_REPLY)
         self.menu = app_commands.ContextMenu(name="Ask the bot", callback=self.ask_menu)
@@ -54,12 +54,9 @@ class AskCog(commands.Cog, name="Ask"):
         served = await self.bot.served(source.guild.id if source.guild else None)
         return served.match(text, strict=unprompted)
 
-    def rate_limited(self, user_id: int, channel_id: int | None) -> float:
-        """0 when allowed, else the seconds to wait; a user's limit, then the channel's."""
-        wait = self.user_limit.hit(user_id)
-        if not wait and channel_id is not None:
-            wait = self.channel_limit.hit(channel_id)
-        return wait
+    def rate_limited(self, user_id: int, channel_id: int) -> float:
+        """0 when allowed, else the seconds to wait; the user's limit, then the channel's."""
+        return self.bot.limit.wait(user_id) or self.channel_limit.hit(channel_id)
 
     # --- messages -------------------------------------------------------------------------
 
@@ -152,10 +149,6 @@ class AskCog(commands.Cog, name="Ask"):
         question: app_commands.Range[str, 1, 1000],
         private: bool = False,
     ) -> None:
-        wait = self.rate_limited(interaction.user.id, None)
-        if wait:
-            await send_private(interaction, render.slow_down(wait))
-            return
         # A suggestion picked from autocomplete carries the entry id.
         picked = (await self.bot.knowledge_in(interaction.guild_id)).get(question.strip())
         if picked is not None:

@@ -13,7 +13,7 @@ from bot.core.text import clip
 from bot.discord import render
 from bot.discord.client import Interaction, QABot
 from bot.discord.replies import NO_PINGS, AnyInteraction, send_private
-from bot.discord.views import answer
+from bot.discord.views import Menu, answer
 
 PAGE = 25  # a select menu holds 25 options
 
@@ -23,7 +23,7 @@ def page_of(entries: Sequence[Entry], page: int) -> list[Entry]:
     return list(entries[page * PAGE : (page + 1) * PAGE])
 
 
-class TopicView(discord.ui.View):
+class TopicView(Menu):
     """A tag menu, then a question menu for the chosen tag; private to whoever opened it."""
 
     def __init__(
@@ -119,7 +119,8 @@ class BrowseCog(commands.Cog, name="Browse"):
             topic = None
         if topic is None:
             lines = [
-                f"• **{t}** — {len(entries)} question(s)" for t, entries in knowledge.by_tag.items()
+                f"• **{render.plain(t)}** — {len(entries)} question(s)"
+                for t, entries in knowledge.by_tag.items()
             ]
             embed = discord.Embed(
                 title="Topics",

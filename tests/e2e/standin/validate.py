@@ -10,7 +10,8 @@ snowflakes may be JSON integers (discord.py sends ids in ``allowed_mentions`` an
 ``message_reference`` as ints), and permission bitsets may be decimal strings
 (discord.py sends ``default_member_permissions`` as a string, as Discord's docs specify).
 
-:func:`limit_violations` adds limits Discord documents but the spec does not carry.
+:func:`limit_violations` adds limits Discord documents (or enforces) but the spec does not
+carry, such as a modal field's pre-filled value longer than the field's own ``max_length``.
 """
 
 from __future__ import annotations
@@ -261,6 +262,36 @@ def _message_limits(body: dict[str, Any], prefix: str = "") -> list[Violation]:
     return found
 
 
+def _text_inputs(components: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every text input of a modal, in action rows or labels, with its dotted location."""
+    for i, component in enumerate(components if isinstance(components, list) else []):
+        if not isinstance(component, dict):
+            continue
+        at = f"{where}{i}"
+        if component.get("type") == 4:
+            yield at, component
+        elif component.get("type") == 18:
+            yield from _text_inputs([component.get("component")], f"{at}.component.")
+        else:
+            yield from _text_inputs(component.get("components"), f"{at}.components.")
+
+
+def _modal_limits(data: dict[str, Any]) -> list[Violation]:
+    """A text input's pre-filled ``value`` must fit its own ``max_length`` (the spec only
+    bounds it by 4000); Discord refuses the modal with 50035 otherwise."""
+    found = []
+    for where, field in _text_inputs(data.get("components"), "data.components."):
+        value, longest = field.get("value"), field.get("max_length")
+        if isinstance(value, str) and isinstance(longest, int) and len(value) > longest:
+            message = f"value is {len(value)} characters; the field's max_length is {longest}"
+            found.append(Violation(f"{where}.value", message, "BASE_TYPE_BAD_LENGTH", "limit"))
+        shortest = field.get("min_length")
+        if isinstance(shortest, int) and isinstance(longest, int) and shortest > longest:
+            message = f"min_length {shortest} is above max_length {longest}"
+            found.append(Violation(f"{where}.min_length", message, "BASE_TYPE_BAD_LENGTH", "limit"))
+    return found
+
+
 def _valid_chat_input_name(name: str) -> bool:
     """Discord's ``^[-_'\\p{L}\\p{N}\\p{sc=Deva}\\p{sc=Thai}]{1,32}$``, lowercase if cased."""
     return (
@@ -310,6 +341,8 @@ def limit_violations(method: str, template: str, body: Any) -> list[Violation]:
         data = body.get("data")
         if isinstance(data, dict) and body.get("type") in (4, 7):
             return _message_limits(data, "data.")
+        if isinstance(data, dict) and body.get("type") == 9:
+            return _modal_limits(data)
         return []
     if key in _COMMAND_BODIES:
         if isinstance(body, list):

@@ -131,14 +131,15 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
         log.info(
             "kb %s by %s: change %d %s", action, interaction.user.id, change.id, change.summary
         )
+        summary = render.plain(change.summary)  # it quotes moderators' and members' words
         await self.bot.audit.post(
-            f"📝 {interaction.user.mention} {change.summary} "
+            f"📝 {interaction.user.mention} {summary} "
             f"(change #{change.id}; `/kb undo {change.id}` reverts it)",
             self._scope(interaction),
         )
         await send_private(
             interaction,
-            f"Done: {change.summary} (change #{change.id}). It is live now; `/kb undo` reverts it.",
+            f"Done: {summary} (change #{change.id}). It is live now; `/kb undo` reverts it.",
         )
         return change
 
@@ -207,7 +208,8 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
             return
 
         question = (
-            f"Remove **{clip(current.question, 300)}** (`{entry}`)? `/kb undo` can bring it back."
+            f"Remove **{render.plain(clip(current.question, 300))}** (`{entry}`)? "
+            "`/kb undo` can bring it back."
         )
         await self.confirm(interaction, question, "Remove", KnowledgeStore.remove, entry)
 
@@ -217,7 +219,8 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
         store = self.bot.layers.store_for(interaction.guild_id)
         changes = await asyncio.to_thread(store.history, entry, 15)
         lines = [
-            f"`#{c.id}` {c.at[:16].replace('T', ' ')} {clip(c.by, 40)}: {clip(c.summary, 160)}"
+            f"`#{c.id}` {c.at[:16].replace('T', ' ')} "
+            f"{render.plain(clip(c.by, 40))}: {render.plain(clip(c.summary, 160))}"
             for c in changes
         ]
         await send_private(interaction, "\n".join(lines) or "No changes yet.")

@@ -7,10 +7,14 @@ from typing import Any
 
 import discord
 
+from bot.core.knowledge import DEFAULT_LIMITS as LIMITS
 from bot.core.knowledge import Entry
+from bot.core.text import clip
 from bot.discord.replies import AnyInteraction, send_private
+from bot.discord.views import Menu
 
-MODAL_VALUE_MAX = 4_000
+MODAL_VALUE_MAX = 4_000  # the most a text input holds
+KEEP_PLACEHOLDER = "Too long to show here; leave empty to keep it as it is"
 #: An entry's fields as the store takes them (``sources`` as title/url mappings).
 Fields = dict[str, Any]
 Submit = Callable[[AnyInteraction, Fields], Awaitable[None]]
@@ -36,12 +40,38 @@ def format_sources(entry: Entry) -> str:
     return "\n".join(f"{s.title} | {s.url}" for s in entry.sources)
 
 
-def _prefill(text: str) -> str | None:
-    return text if text and len(text) <= MODAL_VALUE_MAX else None
+def whole(text: str, max_length: int) -> str | None:
+    """``text`` if it fits a field whole, else None: a list cut short would lose lines."""
+    return text if text and len(text) <= max_length else None
+
+
+def text_field(
+    label: str,
+    max_length: int,
+    default: str | None = None,
+    *,
+    paragraph: bool = False,
+    required: bool = True,
+    placeholder: str | None = None,
+) -> Input:
+    """A text input whose pre-filled value fits its ``max_length`` (Discord refuses more)."""
+    return discord.ui.TextInput(
+        label=label,
+        style=discord.TextStyle.paragraph if paragraph else discord.TextStyle.short,
+        max_length=max_length,
+        required=required,
+        default=clip(default, max_length) if default else None,
+        placeholder=placeholder,
+    )
 
 
 class EntryModal(discord.ui.Modal):
-    """Add a new entry, or edit one (pre-filled). Sources: one ``Title | URL`` per line."""
+    """Add a new entry, or edit one (pre-filled). Sources: one ``Title | URL`` per line.
+
+    ``question`` pre-fills a new entry's question (a member's, from /kb unanswered), on one
+    line and clipped to the field. When editing, a list too long to pre-fill whole is left
+    empty, and left empty it stays as it is.
+    """
 
     def __init__(
         self, on_submit: Submit, *, entry: Entry | None = None, question: str = ""
@@ -49,61 +79,63 @@ class EntryModal(discord.ui.Modal):
         editing = entry is not None
         super().__init__(title="Edit entry" if editing else "Add an entry", timeout=900)
         self._on_submit = on_submit
-        self.entry_id: Input = discord.ui.TextInput(
-            label="Entry id (lowercase-with-hyphens)",
-            max_length=64,
-            min_length=1,
-            default=entry.id if entry else None,
-            placeholder="e.g. vienna-document",
+        self._editing = entry
+        self.entry_id = text_field(
+            "Entry id (lowercase-with-hyphens)", 64, placeholder="e.g. vienna-document"
         )
-        self.question: Input = discord.ui.TextInput(
-            label="Question",
-            max_length=256,
-            default=entry.question if entry else question or None,
+        self.question = text_field(
+            "Question", LIMITS.max_question, entry.question if entry else " ".join(question.split())
         )
-        self.answer: Input = discord.ui.TextInput(
-            label="Answer (mark quotes; max 1,200 characters)",
-            style=discord.TextStyle.paragraph,
-            max_length=1_200,
-            default=entry.answer if entry else None,
+        self.answer = text_field(
+            f"Answer (mark quotes; max {LIMITS.max_answer:,} characters)",
+            LIMITS.max_answer,
+            entry.answer if entry else None,
+            paragraph=True,
         )
-        alternates = "\n".join(entry.alternates) if entry else ""
-        self.alternates: Input = discord.ui.TextInput(
-            label="Other ways to ask (one per line)",
-            style=discord.TextStyle.paragraph,
-            required=not editing,
-            max_length=MODAL_VALUE_MAX,
-            default=_prefill(alternates),
+        self.alternates = self._list_field(
+            "Other ways to ask (one per line)", "\n".join(entry.alternates) if entry else None
         )
-        self.sources: Input = discord.ui.TextInput(
-            label="Sources (Title | https://… per line)",
-            style=discord.TextStyle.paragraph,
-            max_length=MODAL_VALUE_MAX,
-            default=_prefill(format_sources(entry)) if entry else None,
+        self.sources = self._list_field(
+            "Sources (Title | https://… per line)", format_sources(entry) if entry else None
         )
         items = [self.question, self.answer, self.alternates, self.sources]
         if not editing:
             items.insert(0, self.entry_id)
         for item in items:
             self.add_item(item)
-        self._editing = entry
+
+    def _list_field(self, label: str, current: str | None) -> Input:
+        """One item per line; when editing, pre-filled whole or else left out of the change."""
+        default = whole(current or "", MODAL_VALUE_MAX)
+        kept = self._editing is not None and default is None
+        return text_field(
+            label,
+            MODAL_VALUE_MAX,
+            default,
+            paragraph=True,
+            required=self._editing is None,
+            placeholder=KEEP_PLACEHOLDER if kept else None,
+        )
+
+    def _changed(self, field: Input) -> bool:
+        """A list field the moderator filled in, or one that was pre-filled (and edited)."""
+        return self._editing is None or bool(field.value.strip()) or field.default is not None
 
     async def on_submit(self, interaction: AnyInteraction) -> None:
         fields: Fields = {
             "question": self.question.value.strip(),
             "answer": self.answer.value.strip(),
-            "sources": parse_sources(self.sources.value),
         }
-        alternates = parse_lines(self.alternates.value)
         if self._editing is None:
             fields["id"] = self.entry_id.value.strip()
-            fields["alternates"] = alternates
-        elif self.alternates.value.strip() or self.alternates.default is not None:
-            fields["alternates"] = alternates
+        if self._changed(self.alternates):
+            fields["alternates"] = parse_lines(self.alternates.value)
+        if self._changed(self.sources):
+            fields["sources"] = parse_sources(self.sources.value)
         await self._on_submit(interaction, fields)
 
 
-class Confirm(discord.ui.View):
+class Confirm(Menu):
     """Yes/No buttons for the moderator who asked; anyone else is turned away."""
 
     def __init__(
@@ -118,7 +150,9 @@ class Confirm(discord.ui.View):
         self._on_yes = on_yes
         self.yes.label = label
 
-    async def interaction_check(self, interaction: AnyInteraction) -> bool:
+    async def interaction_check(self, interaction: AnyInteraction, /) -> bool:
+        if not await super().interaction_check(interaction):
+            return False
         if interaction.user.id != self.owner:
             await send_private(interaction, "Only the moderator who started this can confirm it.")
             return False

@@ -10,6 +10,7 @@ from bot.core.knowledge import Knowledge
 from bot.core.text import clip
 from bot.discord import render
 from bot.discord.replies import AnyInteraction, send_private
+from bot.discord.views import Menu
 from bot.storage.usage import UnansweredGroup
 
 Attach = Callable[[AnyInteraction, UnansweredGroup, str], Awaitable[None]]
@@ -20,7 +21,7 @@ AddNew = Callable[[AnyInteraction, UnansweredGroup], Awaitable[None]]
 
 def unanswered_embed(groups: Sequence[UnansweredGroup]) -> discord.Embed:
     lines = [
-        f"**{i}.** {clip(g.example, 150)} — asked {g.count}×"
+        f"**{i}.** {render.plain(clip(g.example, 150))} — asked {g.count}×"
         + (f", closest: `{g.closest[0]}`" if g.closest else "")
         for i, g in enumerate(groups, 1)
     ]
@@ -31,7 +32,7 @@ def unanswered_embed(groups: Sequence[UnansweredGroup]) -> discord.Embed:
     ).set_footer(text="Pick a question, then attach it to an entry or add a new one.")
 
 
-class UnansweredView(discord.ui.View):
+class UnansweredView(Menu):
     """Step 1: choose a question. Step 2: choose an entry for it, or open the add form."""
 
     def __init__(
@@ -62,7 +63,9 @@ class UnansweredView(discord.ui.View):
         self.remove_item(self.target)
         self.remove_item(self.add_entry)
 
-    async def interaction_check(self, interaction: AnyInteraction) -> bool:
+    async def interaction_check(self, interaction: AnyInteraction, /) -> bool:
+        if not await super().interaction_check(interaction):
+            return False
         if interaction.user.id != self.owner:
             await send_private(interaction, "This list belongs to another moderator.")
             return False
@@ -82,9 +85,10 @@ class UnansweredView(discord.ui.View):
         for item in (self.target, self.add_entry):
             if item not in self.children:
                 self.add_item(item)
+        question = render.plain(clip(self.chosen.example, 300))
         await interaction.response.edit_message(
-            content=f"Attach **{clip(self.chosen.example, 300)}** to an entry as a new "
-            "phrasing, or add a new entry for it.",
+            content=f"Attach **{question}** to an entry as a new phrasing, or add a new entry "
+            "for it.",
             view=self,
         )
 

@@ -202,7 +202,9 @@ class KnowledgeStore:
                 raise StoreError(f"The phrasing {clip(phrase, SHORT)!r} is already on '{owner}'.")
             overlay = state.overlay.copy()
             overlay.set_slot(entry_id, aliased(overlay.slot(entry_id), phrase))
-            summary = f"added phrasing {clip(phrase, SHORT)!r} to '{entry_id}'"
+            # repr() spells out invisible characters (\u200b is six), so clip the result too:
+            # PostgreSQL enforces the column's 200 characters, SQLite would not notice
+            summary = clip(f"added phrasing {clip(phrase, SHORT)!r} to '{entry_id}'", MAX_SUMMARY)
             return _Plan(overlay, (entry_id,), False, entry_id, summary)
 
         return self._commit("alias", by, plan)

@@ -497,6 +497,24 @@ def test_signature_changes_with_the_file_and_the_edits(
     assert store.signature()[0] != second[0]
 
 
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "\u200b" * 58 + "ok",  # invisible characters that a summary's repr() spells out
+        "nul\x00 inside",  # PostgreSQL text cannot hold NUL; the JSON columns escape it
+    ],
+    ids=["invisible", "nul"],
+)
+def test_any_phrasing_fits_every_engine(
+    store: KnowledgeStore, engine: Backend, phrase: str
+) -> None:
+    change = store.alias("eln", phrase, by="m")
+    assert len(change.summary) <= 200
+    (stored,) = engine.store(store.shipped_path, engine.open()).history(limit=1)
+    assert stored == change
+    assert entry(store.merged_document(), "eln")["alternates"][-1] == phrase
+
+
 async def test_aliases_from_many_threads_are_all_kept(store: KnowledgeStore) -> None:
     phrases = [f"thread phrasing {n}" for n in range(40)]
     changes = await asyncio.gather(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
@@ -195,9 +196,23 @@ class Database:
             with self.write() as fresh:
                 self.set_meta(key, value, fresh)
             return
-        updated = conn.execute(meta.update().where(meta.c.key == key).values(value=value))
-        if not updated.rowcount:
-            conn.execute(meta.insert().values(key=key, value=value))
+        conn.execute(upsert(conn, meta, {"key": key, "value": value}, keys=("key",)))
+
+
+def upsert(conn: Connection, table: Table, values: dict[str, Any], *, keys: Sequence[str]) -> Any:
+    """INSERT, or UPDATE the row with the same ``keys``, as one statement.
+
+    Not UPDATE-then-INSERT: on PostgreSQL two processes that both find no row would both
+    insert, and the second fails on the unique key (SQLite's writers queue, so it never
+    sees the race). Both engines speak ``INSERT ... ON CONFLICT DO UPDATE``.
+    """
+    if conn.dialect.name == "postgresql":
+        pg = postgresql.insert(table).values(**values)
+        changed = {k: pg.excluded[k] for k in values if k not in keys}
+        return pg.on_conflict_do_update(index_elements=list(keys), set_=changed)
+    lite = sqlite.insert(table).values(**values)
+    changed = {k: lite.excluded[k] for k in values if k not in keys}
+    return lite.on_conflict_do_update(index_elements=list(keys), set_=changed)
 
 
 # Alembic's own bookkeeping table, as Alembic creates it

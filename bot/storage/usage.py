@@ -24,12 +24,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import Connection, and_, case, func, or_, select
+from sqlalchemy import Connection, case, func, or_, select
 
 from bot.core.english import is_common
 from bot.core.text import DISCORD_MARKUP, fold
 from bot.errors import NotFoundError
-from bot.storage.database import Database
+from bot.storage.database import Database, upsert
 from bot.storage.schema import feedback, group_tokens, questions, unanswered_groups
 
 log = logging.getLogger(__name__)
@@ -179,22 +179,16 @@ class Insights:
         guild_id: int | None = None,
     ) -> None:
         """A vote; a later vote by the same user on the same entry and message replaces it."""
-        key = and_(
-            feedback.c.entry == entry_id,
-            feedback.c.user_id == int(user_id),
-            feedback.c.message_id == int(message_id or 0),
-        )
-        values = {"at": _ms(_when(at)), "helpful": bool(helpful), "guild_id": guild_id}
+        vote = {
+            "entry": entry_id,
+            "user_id": int(user_id),
+            "message_id": int(message_id or 0),
+            "at": _ms(_when(at)),
+            "helpful": bool(helpful),
+            "guild_id": guild_id,
+        }
         with self.database.write() as conn:
-            if not conn.execute(feedback.update().where(key).values(**values)).rowcount:
-                conn.execute(
-                    feedback.insert().values(
-                        entry=entry_id,
-                        user_id=int(user_id),
-                        message_id=int(message_id or 0),
-                        **values,
-                    )
-                )
+            conn.execute(upsert(conn, feedback, vote, keys=("entry", "user_id", "message_id")))
 
     def prune(self, now: datetime | None = None) -> int:
         """Delete records older than the retention period; returns how many went."""

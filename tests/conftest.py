@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import shutil
 import tempfile
 import uuid
@@ -215,6 +216,8 @@ class Backend:
     """One engine the storage runs on: the settings that select it and its open databases.
 
     ``url`` names the same database for another process (``tests/storage/store_worker.py``).
+    Nothing is created until ``database`` (or ``open``) is first used, so a test can also
+    start on a database that has no schema yet.
     """
 
     def __init__(self, name: str, settings: Settings, url: str) -> None:
@@ -222,7 +225,10 @@ class Backend:
         self.settings = settings
         self.url = url
         self._opened: list[Database] = []
-        self.database = self.open()
+
+    @functools.cached_property
+    def database(self) -> Database:
+        return self.open()
 
     def open(self) -> Database:
         """The database opened again, with its own connections, as another process would."""

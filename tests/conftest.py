@@ -144,8 +144,9 @@ ENGINES = ("sqlite", "postgresql")
 class PostgresCluster:
     """A PostgreSQL server for the tests, and the admin connection that makes databases."""
 
-    def __init__(self, server: Any) -> None:
+    def __init__(self, server: Any, base: Path) -> None:
         self.server = server
+        self.base = base  # a folder the server's own user may enter (it holds its data)
         self.system_user: str | None = server.system_user  # who the server runs as, as root
         admin = server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
         self._admin = create_engine(admin, isolation_level="AUTOCOMMIT", poolclass=NullPool)
@@ -187,7 +188,8 @@ def postgresql_server() -> Iterator[PostgresCluster]:
     # a short path of its own: the server's Unix socket lives in it (108-byte limit)
     base = Path(tempfile.mkdtemp(prefix="eln-pg-"))
     try:
-        cluster = PostgresCluster(pgserver.get_server(base / "data", cleanup_mode="delete"))
+        server = pgserver.get_server(base / "data", cleanup_mode="delete")
+        cluster = PostgresCluster(server, base)
         # The tests kill clients, never the server: its own durability against a power cut
         # is PostgreSQL's business, and flushing every test database's pages costs seconds.
         cluster.execute("ALTER SYSTEM SET fsync = off", "SELECT pg_reload_conf()")

@@ -245,3 +245,30 @@ def test_a_damaged_overlay_is_refused_and_rebuilt_from_the_history(
     assert stored_overlay(store.database) == store.replayed()
     assert store.rebuild() is False  # nothing left to repair
     assert store.alias("eln", "accepted phrasing", by="m").id == 3
+
+
+@pytest.mark.parametrize("loss", ["deleted", "stale"])
+def test_a_lost_or_stale_overlay_never_hides_or_drops_an_edit(
+    store: KnowledgeStore, engine: Backend, loss: str
+) -> None:
+    """The history is the truth: an overlay that is missing, or behind it, is replayed."""
+    store.alias("eln", "first phrasing", by="m")
+    stale = stored_overlay(store.database)
+    store.edit("hotline", {"answer": "Second change."}, by="m")
+    expected = store.merged_document()
+    with store.database.write() as conn:
+        if loss == "deleted":
+            conn.execute(overlays.delete())
+        else:  # as a restore of an older backup of that one row would leave it
+            body = json.dumps(stale.to_document())
+            conn.execute(update(overlays).values(body=body, last_change=1))
+    reader = engine.store(store.shipped_path, engine.open())
+    assert reader.merged_document() == expected
+    third = reader.edit("new-start", {"answer": "Third change."}, by="m")
+    assert third.id == 3
+    assert stored_overlay(store.database) == store.replayed()
+    doc = store.merged_document()
+    eln = next(e for e in doc["entries"] if e["id"] == "eln")
+    hotline = next(e for e in doc["entries"] if e["id"] == "hotline")
+    assert eln["alternates"][-1] == "first phrasing"
+    assert hotline["answer"] == "Second change."

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,12 +147,24 @@ class Database:
         elif "locked" in lowered or "busy" in lowered:
             reason = "is busy with another change; try again"
         elif "unable to open" in lowered:
-            reason = "cannot be opened (does its folder exist, and may the bot write there?)"
+            reason = self._cannot_open()
         elif isinstance(exc, OperationalError | DBAPIError) and self.location.path is None:
             reason = f"could not be used ({detail})"
         else:
             reason = f"failed ({detail})"
         return f"The database {self.location.label} {reason}."
+
+    def _cannot_open(self) -> str:
+        """Why SQLite could not open its file; a read-only file system is said so by name.
+
+        SQLite reports both alike ("unable to open database file"): a WAL database without
+        its -wal and -shm files beside it cannot be opened even for reading where they
+        cannot be created.
+        """
+        folder = self.location.path.parent if self.location.path is not None else None
+        if folder is not None and folder.is_dir() and os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return "is read-only (it is on a read-only file system)"
+        return "cannot be opened (does its folder exist, and may the bot write there?)"
 
     # schema -----------------------------------------------------------------------------
 

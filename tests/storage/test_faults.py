@@ -30,7 +30,9 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.engine import make_url
 
+from bot.config import DATABASE_FILE
 from bot.errors import StoreError
+from bot.storage.database import Database, Location
 from bot.storage.schema import changes, overlays
 from bot.storage.store import KnowledgeStore
 from tests.conftest import (
@@ -194,6 +196,30 @@ def test_a_read_only_database_refuses_the_edit_and_loses_nothing(
     assert read_only_view.database.location.label in str(refused.value)
     assert snapshot(engine.database) == before
     assert store.edit("eln", {"answer": "The writable side carries on."}, by="m").id == 2
+
+
+def test_a_closed_sqlite_file_on_a_read_only_filesystem_is_refused_by_name(
+    small_disk: Path, shipped: Path
+) -> None:
+    """SQLite only: with no -wal/-shm beside it, a WAL database cannot even be opened
+    read-only, so the bot must say so rather than blame the folder."""
+    writable = sqlite_backend(small_disk)
+    saved = writable.store(shipped).edit("eln", {"answer": "Saved."}, by="m")
+    writable.close()  # the last connection out removes the -wal and -shm files
+    assert sorted(p.name for p in small_disk.iterdir()) == [DATABASE_FILE]
+    _mount("-o", "remount,ro", str(small_disk))
+    try:
+        with pytest.raises(StoreError) as refused:
+            Database(Location.sqlite(small_disk / DATABASE_FILE))
+        assert str(refused.value) == (
+            f"The database {small_disk / DATABASE_FILE} is read-only "
+            "(it is on a read-only file system)."
+        )
+    finally:
+        _mount("-o", "remount,rw", str(small_disk))
+    again = sqlite_backend(small_disk)
+    assert again.store(shipped).history() == [saved]
+    again.close()
 
 
 # --- damaged rows -----------------------------------------------------------------------

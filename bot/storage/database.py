@@ -27,6 +27,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     create_engine,
@@ -228,11 +229,12 @@ def upsert(conn: Connection, table: Table, values: dict[str, Any], *, keys: Sequ
     return lite.on_conflict_do_update(index_elements=list(keys), set_=changed)
 
 
-# Alembic's own bookkeeping table, as Alembic creates it
+# Alembic's own bookkeeping table, as Alembic creates it (its key's name included)
 alembic_version = Table(
     "alembic_version",
     MetaData(),
-    Column("version_num", String(32), primary_key=True),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
 )
 
 

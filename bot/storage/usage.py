@@ -4,7 +4,7 @@ Rows in the database (``bot.storage.schema``): ``questions`` (answers and declin
 questions), ``feedback`` (one vote per user, entry and message: a later vote replaces the
 earlier one) and ``unanswered_groups``. A declined question joins its group as it is
 stored: the group with the same normalised text, else the most similar group among those
-sharing one of its uncommon words (a blocking index, ``group_tokens``), else a new one. So
+sharing one of its topic words (a blocking index, ``group_tokens``), else a new one. So
 ``unanswered`` is one indexed aggregate, never a comparison of all pairs.
 
 Statistics are exact for any window inside the retention period (default one year;
@@ -27,6 +27,7 @@ from rapidfuzz import fuzz
 from sqlalchemy import Connection, case, func, or_, select
 
 from bot.core.english import is_common
+from bot.core.normalise import STOPWORDS
 from bot.core.text import DISCORD_MARKUP, fold
 from bot.errors import NotFoundError
 from bot.storage.database import Database, upsert
@@ -38,6 +39,7 @@ MAX_QUESTION = 1_000
 MAX_TOKENS = 8  # blocking words kept per group
 MAX_CANDIDATES = 50  # groups compared in full per declined question
 DETAIL_ROWS = 500  # latest members read for a group's closest entries and places
+WORD_MATCH = 80.0  # rapidfuzz ratio at which two words are the same word mistyped
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,17 +102,52 @@ def normalise(question: str) -> str:
 
 
 def similarity(a: str, b: str) -> float:
-    """How alike two normalised questions are, 0-100.
+    """How alike two normalised questions are, 0-100, compared word by word on topic words.
 
-    token_set_ratio ignores word order and extra words, which suits chat questions, but it
-    scores 100 whenever one text's words are a subset of the other's; between texts of very
-    different length ("new start" against a long question mentioning it) the stricter
-    token_sort_ratio is used instead.
+    Filler ("what", "is", "the", "about") is left out, so it cannot make two questions
+    alike: "how many nukes does russia have" and "... china have" share four words of six,
+    but not their topic (as whole strings they scored 89 and were grouped). Words match
+    when equal or a typo apart (rapidfuzz ratio >= 80; numbers only when equal, so
+    "article 4" is not "article 5"). When one question's topic words all appear in the
+    other it scores 100 ("what is new start" in "what is the new start treaty"), unless the
+    other has more than twice as many: then every word counts on both sides, so "new start"
+    is not "is new start still in force after 2026".
     """
-    short, long = sorted((len(a.split()), len(b.split())))
-    if short * 2 < long:
-        return fuzz.token_sort_ratio(a, b)
-    return fuzz.token_set_ratio(a, b)
+    x, y = topic_words(a), topic_words(b)
+    short, long = sorted((x, y), key=len)
+    if not short:
+        return 100.0 if not long else 0.0
+    matched = _matched(short, long)
+    if len(short) * 2 < len(long):
+        return 200.0 * matched / (len(short) + len(long))
+    return 100.0 * matched / len(short)
+
+
+def topic_words(norm: str) -> list[str]:
+    """A normalised question's words without filler (all of them if that is all it has)."""
+    words = list(dict.fromkeys(norm.split()))
+    topic = [w for w in words if w not in STOPWORDS and (len(w) >= 2 or w.isdigit())]
+    return topic or words
+
+
+def _matched(short: list[str], long: list[str]) -> int:
+    """How many of ``short``'s words have a match of their own in ``long``."""
+    free = list(long)
+    count = 0
+    for word in short:
+        best = max(free, key=lambda other: _word_score(word, other), default=None)
+        if best is not None and _word_score(word, best) >= WORD_MATCH:
+            free.remove(best)
+            count += 1
+    return count
+
+
+def _word_score(a: str, b: str) -> float:
+    if a == b:
+        return 100.0
+    if any(c.isdigit() for c in a + b):
+        return 0.0
+    return float(fuzz.ratio(a, b))
 
 
 class Insights:
@@ -366,10 +403,17 @@ def _group(conn: Connection, row: tuple[Any, ...], since: datetime | None) -> Un
 
 
 def blocking_tokens(norm: str) -> list[str]:
-    """The words a similar question almost surely shares: uncommon ones, longest first."""
-    words = sorted(set(norm.split()), key=lambda w: (-len(w), w))
-    rare = [w for w in words if len(w) >= 3 and not is_common(w)]
-    return [w[:64] for w in (rare or words)[:MAX_TOKENS]]
+    """The words a similar question almost surely shares: its topic words, rarest first.
+
+    Words that say nothing of the topic ("what", "is", "the") are left out unless they are
+    all there is. The same words index a group and look one up, so two questions sharing a
+    topic word always meet; a question of everyday words only ("what is new start") once
+    missed the group of "what is the new start treaty", indexed by its one rare word.
+    """
+    words = set(norm.split())
+    topic = [w for w in words if len(w) >= 2 and w not in STOPWORDS] or list(words)
+    topic.sort(key=lambda w: (is_common(w), -len(w), w))
+    return [w[:64] for w in topic[:MAX_TOKENS]]
 
 
 def _open() -> Any:

@@ -1,0 +1,156 @@
+"""Insights on each engine: grouping of declined questions, resolve, votes, stats, prune."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.errors import NotFoundError
+from bot.storage.usage import Insights, normalise, similarity
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+NEW_START = [
+    "What is New START?",
+    "what's new start??",
+    "<@123456> what is new start",
+    "WHAT IS NEW START",
+    "what is the new start treaty",
+]
+
+
+def test_near_duplicates_are_grouped_and_counted(insights: Insights) -> None:
+    for n, text in enumerate(NEW_START):
+        insights.record_unanswered(text, "#general", ["new-start", "open-skies"], 0.5, at(n))
+    insights.record_unanswered("how many nukes does russia have", "#qa", ["eln"], 0.2, at(10))
+    insights.record_unanswered("How many nukes does Russia have?", "#qa", [], 0.3, at(11))
+    long = "is new start still in force after 2026 and what replaces it"
+    insights.record_unanswered(long, "#qa", ["new-start"], 0.4, at(12))
+    groups = insights.unanswered()
+    assert [g.count for g in groups] == [5, 2, 1]
+    first = groups[0]
+    assert first.example == NEW_START[-1]  # the latest wording
+    assert (first.first_seen, first.last_seen) == (at(0), at(4))
+    assert first.closest[:2] == ("new-start", "open-skies")
+    assert first.where == ("#general",)
+    assert groups[1].best_score == pytest.approx(0.3)
+    assert groups[2].example == long  # a different question on the same topic
+    assert len({g.key for g in groups}) == 3
+    assert insights.unanswered(limit=1) == groups[:1]
+
+
+def test_similarity_is_length_aware() -> None:
+    assert similarity(normalise("What is New START?"), normalise("whats new start")) >= 85
+    long = normalise("what is new start and is it still in force after 2026 or not")
+    assert similarity(normalise("new start"), long) < 85
+    assert normalise("<@!42> Ça <#7> va <:wave:123>") == "ca va"
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "alike"),
+    [
+        ("What is New START?", "what is the new start treaty", True),  # filler and an extra
+        (
+            "what is the european leadership netwrok",
+            "what is the european leadership network",
+            True,
+        ),
+        ("missle defence", "missile defense", True),  # typos
+        ("<@42> who signed it?", "WHO SIGNED IT", True),
+        ("how many nukes does russia have", "how many nukes does china have", False),
+        ("what does the report say about china", "what does the report say about iran", False),
+        ("what is the open skies treaty about", "what is the inf treaty about", False),
+        ("what is article 4", "what is article 5", False),  # numbers only when equal
+        ("who wrote the report", "who funded the report", False),
+    ],
+)
+def test_questions_are_alike_by_their_topic_words(first: str, second: str, alike: bool) -> None:
+    score = similarity(normalise(first), normalise(second))
+    assert (score >= 85) is alike, score
+    assert score == similarity(normalise(second), normalise(first))
+
+
+def test_ties_are_ordered_by_most_recent(insights: Insights) -> None:
+    insights.record_unanswered("alpha question here", "x", [], 0.1, at(0))
+    insights.record_unanswered("totally different thing", "x", [], 0.1, at(5))
+    assert [g.example for g in insights.unanswered()] == [
+        "totally different thing",
+        "alpha question here",
+    ]
+
+
+def test_since_limits_the_questions_counted(insights: Insights) -> None:
+    for n in range(4):
+        insights.record_unanswered("what is new start", "x", [], 0.1, at(n * 60))
+    (group,) = insights.unanswered(since=at(90))
+    assert group.count == 2
+    assert insights.unanswered(since=at(1000)) == []
+
+
+def test_resolve_hides_a_group_until_it_is_asked_again(insights: Insights) -> None:
+    for n, text in enumerate(NEW_START[:3]):
+        insights.record_unanswered(text, "x", [], 0.1, at(n))
+    insights.record_unanswered("who funds the eln", "x", [], 0.1, at(3))
+    target = next(g for g in insights.unanswered() if g.count == 3)
+    resolved = insights.resolve(target.key, at=at(10))
+    assert resolved.count == 3
+    assert [g.example for g in insights.unanswered()] == ["who funds the eln"]
+    insights.record_unanswered("what is new start", "x", [], 0.1, at(20))
+    assert sorted(g.count for g in insights.unanswered()) == [1, 1]
+    with pytest.raises(NotFoundError, match="No unanswered group 'nope'"):
+        insights.resolve("nope")
+
+
+def test_a_later_vote_replaces_an_earlier_one(insights: Insights) -> None:
+    insights.record_feedback("eln", False, user_id=1, at=at(0), message_id=100)
+    insights.record_feedback("eln", True, user_id=1, at=at(1), message_id=100)  # changed mind
+    insights.record_feedback("eln", False, user_id=2, at=at(2), message_id=100)
+    insights.record_feedback("eln", False, user_id=1, at=at(3), message_id=101)  # other message
+    insights.record_feedback("hotline", False, user_id=1, at=at(4), message_id=100)
+    stats = insights.stats()
+    votes = {v.entry: (v.helpful, v.unhelpful) for v in stats.least_helpful}
+    assert votes == {"eln": (1, 2), "hotline": (0, 1)}
+    assert [v.entry for v in stats.least_helpful] == ["hotline", "eln"]  # 100% before 67%
+
+
+def test_only_entries_with_unhelpful_votes_are_listed(insights: Insights) -> None:
+    insights.record_feedback("eln", True, user_id=1, at=at(0))
+    assert insights.stats().least_helpful == ()
+
+
+def test_stats_over_a_period(insights: Insights) -> None:
+    for n, entry in enumerate(["eln", "eln", "eln", "hotline", "new-start", "hotline"]):
+        insights.record_answer(entry, "#qa", at(n * 60))
+    insights.record_unanswered("what is the weather", "#qa", [], 0.1, at(30))
+    insights.record_unanswered("tell me a joke", "#qa", [], 0.1, at(250))
+    everything = insights.stats()
+    assert (everything.questions, everything.answered, everything.declined) == (8, 6, 2)
+    assert everything.decline_rate == pytest.approx(2 / 8)
+    assert everything.most_asked[:2] == (("eln", 3), ("hotline", 2))
+    recent = insights.stats(at(170))
+    assert (recent.questions, recent.answered, recent.declined) == (4, 3, 1)
+    assert recent.decline_rate == pytest.approx(1 / 4)
+    assert recent.most_asked == (("hotline", 2), ("new-start", 1))
+    assert insights.stats(at(10_000)).decline_rate == 0.0
+    naive = insights.stats(at(170).replace(tzinfo=None))
+    assert naive.questions == 4
+
+
+async def test_concurrent_records_are_all_kept(insights: Insights) -> None:
+    await asyncio.gather(
+        *(asyncio.to_thread(insights.record_answer, "eln", "#qa", at(n)) for n in range(50))
+    )
+    assert insights.stats().most_asked == (("eln", 50),)
+
+
+def test_the_same_question_is_grouped_per_server(insights: Insights) -> None:
+    for guild in (1, 2, None, 1):
+        insights.record_unanswered("what is new start", "#qa", [], 0.1, at(0), guild_id=guild)
+    assert sorted(g.count for g in insights.unanswered()) == [1, 1, 2]

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import Connection, case, func, or_, select
+from sqlalchemy import Connection, case, func, or_, select, text
 
 from bot.core.english import is_common
 from bot.core.normalise import STOPWORDS
@@ -40,6 +40,7 @@ MAX_TOKENS = 8  # blocking words kept per group
 MAX_CANDIDATES = 50  # groups compared in full per declined question
 DETAIL_ROWS = 500  # latest members read for a group's closest entries and places
 WORD_MATCH = 80.0  # rapidfuzz ratio at which two words are the same word mistyped
+USAGE_LOCK = 0x454C4E + 1  # pg_advisory_xact_lock key (the migrations hold 0x454C4E)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +175,7 @@ class Insights:
         if not records:
             return
         with self.database.write() as conn:
+            _usage_lock(conn)
             for record in records:
                 self._insert(conn, record)
 
@@ -231,6 +233,7 @@ class Insights:
         """Delete records older than the retention period; returns how many went."""
         cutoff = _ms(_when(now) - self.retention)
         with self.database.write() as conn:
+            _usage_lock(conn)
             gone = conn.execute(questions.delete().where(questions.c.at < cutoff)).rowcount
             gone += conn.execute(feedback.delete().where(feedback.c.at < cutoff)).rowcount
             used = select(questions.c.group_id).where(questions.c.group_id.is_not(None))
@@ -297,20 +300,20 @@ class Insights:
         values: dict[str, Any] = {
             "at": _ms(_aware(record.at) or datetime.now(UTC)),
             "guild_id": record.guild_id,
-            "place": record.place[:100],
+            "place": _storable(record.place)[:100],
             "user_id": record.user_id,
         }
         if record.entry is not None:
             conn.execute(questions.insert().values(kind="answer", entry=record.entry, **values))
             return
-        text = (record.question or "")[:MAX_QUESTION]
+        asked = _storable(record.question or "")[:MAX_QUESTION]
         conn.execute(
             questions.insert().values(
                 kind="unanswered",
-                question=text,
+                question=asked,
                 closest=json.dumps(list(record.closest)),
                 score=float(record.score),
-                group_id=self._group_for(conn, normalise(text), record.guild_id),
+                group_id=self._group_for(conn, normalise(asked), record.guild_id),
                 **values,
             )
         )
@@ -414,6 +417,21 @@ def blocking_tokens(norm: str) -> list[str]:
     topic = [w for w in words if len(w) >= 2 and w not in STOPWORDS] or list(words)
     topic.sort(key=lambda w: (is_common(w), -len(w), w))
     return [w[:64] for w in topic[:MAX_TOKENS]]
+
+
+def _usage_lock(conn: Connection) -> None:
+    """One usage writer at a time on PostgreSQL (SQLite's writers already queue).
+
+    Two processes recording the same new question at once would each found its group,
+    and /kb unanswered would list it twice with the count split.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": USAGE_LOCK})
+
+
+def _storable(value: str) -> str:
+    """What people typed, storable on every engine: PostgreSQL text cannot hold NUL."""
+    return value.replace("\x00", "\ufffd")
 
 
 def _open() -> Any:

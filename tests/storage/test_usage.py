@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.errors import NotFoundError
-from bot.storage.usage import Insights, normalise, similarity
+from bot.storage.usage import Asked, EntryVotes, Insights, normalise, similarity
+from tests.conftest import Backend
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -154,3 +157,55 @@ def test_the_same_question_is_grouped_per_server(insights: Insights) -> None:
     for guild in (1, 2, None, 1):
         insights.record_unanswered("what is new start", "#qa", [], 0.1, at(0), guild_id=guild)
     assert sorted(g.count for g in insights.unanswered()) == [1, 1, 2]
+
+
+def test_a_question_holding_nul_is_recorded_on_every_engine(insights: Insights) -> None:
+    """PostgreSQL text cannot hold NUL; one such question must not lose its whole batch."""
+    insights.record_many(
+        [
+            Asked(at(0), "#qa", question="what is\x00 new start", score=0.1),
+            Asked(at(1), "#qa", entry="eln"),
+        ]
+    )
+    (group,) = insights.unanswered()
+    assert group.example == "what is\ufffd new start"
+    assert insights.stats().questions == 2
+
+
+RACERS = 6
+
+
+def _race(databases: list[Insights], action: object) -> None:
+    start = threading.Barrier(len(databases))
+
+    def racer(n: int) -> None:
+        start.wait()
+        action(databases[n], n)  # type: ignore[operator]
+
+    with ThreadPoolExecutor(len(databases)) as pool:
+        list(pool.map(racer, range(len(databases))))  # re-raises the first failure
+
+
+def test_processes_recording_the_same_new_question_at_once_make_one_group(
+    engine: Backend,
+) -> None:
+    racers = [engine.insights(engine.open()) for _ in range(RACERS)]
+    for racer in racers:
+        racer.stats()  # connected before the start line
+    for topic in ("open skies", "new start", "hotlines", "missile defence", "the inf treaty"):
+        question = f"what is {topic} about"
+        _race(
+            racers,
+            lambda ins, n, asked=question: ins.record_unanswered(asked, "#qa", [], 0.1, at(n)),
+        )
+    groups = racers[0].unanswered(limit=100)
+    assert sorted(g.count for g in groups) == [RACERS] * 5
+
+
+def test_votes_cast_at_once_by_several_processes_count_once(engine: Backend) -> None:
+    """One user's vote on one answer, recorded by several processes at the same moment."""
+    racers = [engine.insights(engine.open()) for _ in range(RACERS)]
+    for racer in racers:
+        racer.stats()  # connected before the start line
+    _race(racers, lambda ins, n: ins.record_feedback("eln", False, 7, at(n), message_id=1))
+    assert racers[0].stats().least_helpful == (EntryVotes("eln", helpful=0, unhelpful=1),)

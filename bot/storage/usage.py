@@ -19,7 +19,7 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -55,6 +55,15 @@ class Asked:
     score: float = 0.0
     guild_id: int | None = None
     user_id: int | None = None
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What one ``record_many`` has looked up already: groups by text, closest as JSON."""
+
+    by_text: dict[tuple[int | None, str], int] = field(default_factory=dict)
+    by_norm: dict[tuple[int | None, str], int] = field(default_factory=dict)
+    closest: dict[tuple[str, ...], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,13 +180,19 @@ class Insights:
     # recording --------------------------------------------------------------------------
 
     def record_many(self, records: Sequence[Asked]) -> None:
-        """Store many questions in one transaction (the recorder's batches)."""
+        """Store many questions in one transaction (the recorder's batches).
+
+        Each declined question finds its group as it comes (one asked earlier in the batch
+        may have founded it; the same words are looked up once per batch), and the rows
+        then go in as one multi-row insert.
+        """
         if not records:
             return
         with self.database.write() as conn:
             _usage_lock(conn)
-            for record in records:
-                self._insert(conn, record)
+            batch = _Batch()
+            rows = [self._row(conn, record, batch) for record in records]
+            conn.execute(questions.insert(), rows)
 
     def record_unanswered(
         self,
@@ -296,27 +311,40 @@ class Insights:
 
     # internals --------------------------------------------------------------------------
 
-    def _insert(self, conn: Connection, record: Asked) -> None:
-        values: dict[str, Any] = {
+    def _row(self, conn: Connection, record: Asked, batch: _Batch) -> dict[str, Any]:
+        """The ``questions`` row for a record; every row has every column (one insert)."""
+        row: dict[str, Any] = {
             "at": _ms(_aware(record.at) or datetime.now(UTC)),
             "guild_id": record.guild_id,
             "place": _storable(record.place)[:100],
             "user_id": record.user_id,
+            "kind": "answer",
+            "entry": record.entry,
+            "question": None,
+            "closest": None,
+            "score": None,
+            "group_id": None,
         }
         if record.entry is not None:
-            conn.execute(questions.insert().values(kind="answer", entry=record.entry, **values))
-            return
+            return row
         asked = _storable(record.question or "")[:MAX_QUESTION]
-        conn.execute(
-            questions.insert().values(
-                kind="unanswered",
-                question=asked,
-                closest=json.dumps(list(record.closest)),
-                score=float(record.score),
-                group_id=self._group_for(conn, normalise(asked), record.guild_id),
-                **values,
-            )
+        typed = (record.guild_id, asked)
+        if typed not in batch.by_text:
+            norm = normalise(asked)
+            if (record.guild_id, norm) not in batch.by_norm:
+                group = self._group_for(conn, norm, record.guild_id)
+                batch.by_norm[record.guild_id, norm] = group
+            batch.by_text[typed] = batch.by_norm[record.guild_id, norm]
+        if record.closest not in batch.closest:
+            batch.closest[record.closest] = json.dumps(list(record.closest))
+        row.update(
+            kind="unanswered",
+            question=asked,
+            closest=batch.closest[record.closest],
+            score=float(record.score),
+            group_id=batch.by_text[typed],
         )
+        return row
 
     def _group_for(self, conn: Connection, norm: str, guild_id: int | None) -> int:
         """The group a declined question joins: same text, else the most alike candidate."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -159,6 +161,19 @@ def test_the_same_question_is_grouped_per_server(insights: Insights) -> None:
     assert sorted(g.count for g in insights.unanswered()) == [1, 1, 2]
 
 
+def test_a_batch_groups_its_own_new_questions(insights: Insights) -> None:
+    batch = [
+        Asked(at(n), "#qa", question=text, closest=("new-start",), score=0.2)
+        for n, text in enumerate(NEW_START * 3)
+    ]
+    batch.insert(4, Asked(at(4.5), "#qa", entry="eln"))
+    insights.record_many(batch)
+    (group,) = insights.unanswered()
+    assert group.count == len(NEW_START) * 3
+    assert group.example == NEW_START[-1]
+    assert insights.stats().answered == 1
+
+
 def test_a_question_holding_nul_is_recorded_on_every_engine(insights: Insights) -> None:
     """PostgreSQL text cannot hold NUL; one such question must not lose its whole batch."""
     insights.record_many(
@@ -209,3 +224,60 @@ def test_votes_cast_at_once_by_several_processes_count_once(engine: Backend) -> 
         racer.stats()  # connected before the start line
     _race(racers, lambda ins, n: ins.record_feedback("eln", False, 7, at(n), message_id=1))
     assert racers[0].stats().least_helpful == (EntryVotes("eln", helpful=0, unhelpful=1),)
+
+
+def test_prune_deletes_only_what_is_past_retention(engine: Backend) -> None:
+    insights = engine.insights(retention=timedelta(days=30))
+    now = datetime(2025, 6, 1, tzinfo=UTC)
+    old, kept = now - timedelta(days=30, milliseconds=1), now - timedelta(days=30)
+    insights.record_answer("eln", "#qa", old)
+    insights.record_answer("eln", "#qa", kept)
+    insights.record_unanswered("who funds the eln", "#qa", [], 0.1, old)  # only old: goes
+    insights.record_unanswered("what is new start", "#qa", [], 0.1, old)
+    insights.record_unanswered("what is new start", "#qa", [], 0.1, kept)  # keeps its group
+    insights.record_feedback("eln", False, 1, old, message_id=1)
+    insights.record_feedback("eln", False, 2, kept, message_id=1)
+    assert insights.prune(now) == 4
+    assert insights.prune(now) == 0
+    (group,) = insights.unanswered()
+    assert (group.example, group.count, group.first_seen) == ("what is new start", 1, kept)
+    stats = insights.stats()
+    assert (stats.answered, stats.declined) == (1, 1)
+    assert [v.total for v in stats.least_helpful] == [1]
+    insights.record_unanswered("who funds the eln", "#qa", [], 0.1, now)  # a new group now
+    assert sorted(g.count for g in insights.unanswered()) == [1, 1]
+
+
+def test_stats_are_exact_for_any_window(insights: Insights) -> None:
+    """Records at known millisecond times; every window counts exactly what is inside it."""
+    rng = random.Random(2020)
+    entries = ("eln", "new-start", "hotline", "open-skies")
+    asked: list[tuple[datetime, str | None]] = []  # (when, entry or None for a decline)
+    for _ in range(300):
+        when = T0 + timedelta(milliseconds=rng.randrange(10 * 24 * 3600 * 1000))
+        asked.append((when, rng.choice([*entries, None])))
+    insights.record_many(
+        [
+            Asked(when, "#qa", entry=entry)
+            if entry
+            else Asked(when, "#qa", question=f"question {n}", score=0.1)
+            for n, (when, entry) in enumerate(asked)
+        ]
+    )
+    votes = [(T0 + timedelta(hours=n), n % 3 == 0, n) for n in range(40)]
+    for when, helpful, user in votes:
+        insights.record_feedback("eln", helpful, user, when, message_id=1)
+    times = sorted(when for when, _ in asked)
+    edges = [t + timedelta(milliseconds=d) for t in times[::15] for d in (-1, 0, 1)]
+    for since in [None, *edges, T0 - timedelta(days=1), times[-1] + timedelta(milliseconds=1)]:
+        inside = [e for when, e in asked if since is None or when >= since]
+        answered = Counter(e for e in inside if e)
+        stats = insights.stats(since, top=3)
+        assert (stats.questions, stats.answered) == (len(inside), sum(answered.values()))
+        assert stats.declined == inside.count(None)
+        ranked = sorted(answered.items(), key=lambda item: (-item[1], item[0]))[:3]
+        assert stats.most_asked == tuple(ranked)
+        cast = [h for when, h, _ in votes if since is None or when >= since]
+        unhelpful = cast.count(False)
+        expected = (EntryVotes("eln", cast.count(True), unhelpful),) if unhelpful else ()
+        assert stats.least_helpful == expected

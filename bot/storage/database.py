@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     create_engine,
@@ -34,6 +36,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
@@ -145,12 +148,24 @@ class Database:
         elif "locked" in lowered or "busy" in lowered:
             reason = "is busy with another change; try again"
         elif "unable to open" in lowered:
-            reason = "cannot be opened (does its folder exist, and may the bot write there?)"
+            reason = self._cannot_open()
         elif isinstance(exc, OperationalError | DBAPIError) and self.location.path is None:
             reason = f"could not be used ({detail})"
         else:
             reason = f"failed ({detail})"
         return f"The database {self.location.label} {reason}."
+
+    def _cannot_open(self) -> str:
+        """Why SQLite could not open its file; a read-only file system is said so by name.
+
+        SQLite reports both alike ("unable to open database file"): a WAL database without
+        its -wal and -shm files beside it cannot be opened even for reading where they
+        cannot be created.
+        """
+        folder = self.location.path.parent if self.location.path is not None else None
+        if folder is not None and folder.is_dir() and os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return "is read-only (it is on a read-only file system)"
+        return "cannot be opened (does its folder exist, and may the bot write there?)"
 
     # schema -----------------------------------------------------------------------------
 
@@ -195,16 +210,31 @@ class Database:
             with self.write() as fresh:
                 self.set_meta(key, value, fresh)
             return
-        updated = conn.execute(meta.update().where(meta.c.key == key).values(value=value))
-        if not updated.rowcount:
-            conn.execute(meta.insert().values(key=key, value=value))
+        conn.execute(upsert(conn, meta, {"key": key, "value": value}, keys=("key",)))
 
 
-# Alembic's own bookkeeping table, as Alembic creates it
+def upsert(conn: Connection, table: Table, values: dict[str, Any], *, keys: Sequence[str]) -> Any:
+    """INSERT, or UPDATE the row with the same ``keys``, as one statement.
+
+    Not UPDATE-then-INSERT: on PostgreSQL two processes that both find no row would both
+    insert, and the second fails on the unique key (SQLite's writers queue, so it never
+    sees the race). Both engines speak ``INSERT ... ON CONFLICT DO UPDATE``.
+    """
+    if conn.dialect.name == "postgresql":
+        pg = postgresql.insert(table).values(**values)
+        changed = {k: pg.excluded[k] for k in values if k not in keys}
+        return pg.on_conflict_do_update(index_elements=list(keys), set_=changed)
+    lite = sqlite.insert(table).values(**values)
+    changed = {k: lite.excluded[k] for k in values if k not in keys}
+    return lite.on_conflict_do_update(index_elements=list(keys), set_=changed)
+
+
+# Alembic's own bookkeeping table, as Alembic creates it (its key's name included)
 alembic_version = Table(
     "alembic_version",
     MetaData(),
-    Column("version_num", String(32), primary_key=True),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
 )
 
 

@@ -126,6 +126,8 @@ class KnowledgeStore:
         """The knowledge document with moderator edits applied, not yet validated."""
         with self.database.read() as conn:
             overlay = _read_overlay(conn, self.scope)
+            if overlay.last_change < _latest_number(conn, self.scope):
+                overlay = _caught_up(overlay, _read_changes(conn, self.scope), self.scope)
         return merge(self._base(), overlay)
 
     def knowledge(self) -> Knowledge:
@@ -221,7 +223,9 @@ class KnowledgeStore:
                 raise StoreError(f"The phrasing {clip(phrase, SHORT)!r} is already on '{owner}'.")
             overlay = state.overlay.copy()
             overlay.set_slot(entry_id, aliased(overlay.slot(entry_id), phrase))
-            summary = f"added phrasing {clip(phrase, SHORT)!r} to '{entry_id}'"
+            # repr() spells out invisible characters (\u200b is six), so clip the result too:
+            # PostgreSQL enforces the column's 200 characters, SQLite would not notice
+            summary = clip(f"added phrasing {clip(phrase, SHORT)!r} to '{entry_id}'", MAX_SUMMARY)
             return _Plan(overlay, (entry_id,), False, entry_id, summary)
 
         return self._commit("alias", by, plan)
@@ -274,7 +278,9 @@ class KnowledgeStore:
         _, warnings = parse_document(data, file, lines=lines)
         wanted = normalised(data)
         with self.database.read() as conn:
-            state = _State(_read_overlay(conn, self.scope), _read_changes(conn, self.scope))
+            history = _read_changes(conn, self.scope)
+            overlay = _caught_up(_read_overlay(conn, self.scope), history, self.scope)
+            state = _State(overlay, history)
         return make_plan(self._merge(state), wanted, warnings, state.last_id)
 
     def apply_import(self, plan: ImportPlan, by: str) -> Change:
@@ -333,7 +339,8 @@ class KnowledgeStore:
     def _load(self, conn: Connection) -> _State:
         """The overlay (locked for this transaction where the engine can) and the history."""
         overlay = _read_overlay(conn, self.scope, lock=True)
-        return _State(overlay, _read_changes(conn, self.scope))
+        history = _read_changes(conn, self.scope)
+        return _State(_caught_up(overlay, history, self.scope), history)
 
     def _shipped(self) -> _Shipped:
         """The shipped document, parsed and validated once per content.
@@ -446,6 +453,31 @@ def _read_overlay(conn: Connection, scope: str, *, lock: bool = False) -> Overla
     except ValueError as exc:
         message = f"The stored edits of {scope} are damaged ({exc}); run `eln-bot db check`."
         raise StoreError(message) from None
+
+
+def _latest_number(conn: Connection, scope: str) -> int:
+    query = select(func.max(changes.c.number)).where(changes.c.scope == scope)
+    return int(conn.execute(query).scalar() or 0)
+
+
+def _caught_up(overlay: Overlay, history: list[Change], scope: str) -> Overlay:
+    """The stored overlay, or the history replayed when the overlay is missing or behind it.
+
+    The two are written in one transaction, so they only disagree after damage: a row
+    deleted by hand, an older backup of one table restored. The history is the truth; a
+    change planned on a stale overlay would otherwise write an overlay that drops every
+    change it missed (``rebuild`` stores the replay for good).
+    """
+    latest = history[-1].id if history else 0
+    if overlay.last_change >= latest:
+        return overlay
+    log.warning(
+        "the stored edits of %s stop at change #%d, the history at #%d: replaying the history",
+        scope,
+        overlay.last_change,
+        latest,
+    )
+    return _replay(history)
 
 
 def _ensure_overlay_row(conn: Connection, scope: str) -> None:

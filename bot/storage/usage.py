@@ -4,7 +4,7 @@ Rows in the database (``bot.storage.schema``): ``questions`` (answers and declin
 questions), ``feedback`` (one vote per user, entry and message: a later vote replaces the
 earlier one) and ``unanswered_groups``. A declined question joins its group as it is
 stored: the group with the same normalised text, else the most similar group among those
-sharing one of its uncommon words (a blocking index, ``group_tokens``), else a new one. So
+sharing one of its topic words (a blocking index, ``group_tokens``), else a new one. So
 ``unanswered`` is one indexed aggregate, never a comparison of all pairs.
 
 Statistics are exact for any window inside the retention period (default one year;
@@ -20,17 +20,18 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import Connection, and_, case, func, or_, select
+from sqlalchemy import Connection, case, func, or_, select, text
 
 from bot.core.english import is_common
+from bot.core.normalise import STOPWORDS
 from bot.core.text import DISCORD_MARKUP, fold
 from bot.errors import NotFoundError
-from bot.storage.database import Database
+from bot.storage.database import Database, upsert
 from bot.storage.schema import feedback, group_tokens, questions, unanswered_groups
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ Where = int | None | _Everywhere
 MAX_TOKENS = 8  # blocking words kept per group
 MAX_CANDIDATES = 50  # groups compared in full per declined question
 DETAIL_ROWS = 500  # latest members read for a group's closest entries and places
+WORD_MATCH = 80.0  # rapidfuzz ratio at which two words are the same word mistyped
+USAGE_LOCK = 0x454C4E + 1  # pg_advisory_xact_lock key (the migrations hold 0x454C4E)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,15 @@ class Asked:
     score: float = 0.0
     guild_id: int | None = None
     user_id: int | None = None
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What one ``record_many`` has looked up already: groups by text, closest as JSON."""
+
+    by_text: dict[tuple[int | None, str], int] = field(default_factory=dict)
+    by_norm: dict[tuple[int | None, str], int] = field(default_factory=dict)
+    closest: dict[tuple[str, ...], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,17 +123,52 @@ def normalise(question: str) -> str:
 
 
 def similarity(a: str, b: str) -> float:
-    """How alike two normalised questions are, 0-100.
+    """How alike two normalised questions are, 0-100, compared word by word on topic words.
 
-    token_set_ratio ignores word order and extra words, which suits chat questions, but it
-    scores 100 whenever one text's words are a subset of the other's; between texts of very
-    different length ("new start" against a long question mentioning it) the stricter
-    token_sort_ratio is used instead.
+    Filler ("what", "is", "the", "about") is left out, so it cannot make two questions
+    alike: "how many nukes does russia have" and "... china have" share four words of six,
+    but not their topic (as whole strings they scored 89 and were grouped). Words match
+    when equal or a typo apart (rapidfuzz ratio >= 80; numbers only when equal, so
+    "article 4" is not "article 5"). When one question's topic words all appear in the
+    other it scores 100 ("what is new start" in "what is the new start treaty"), unless the
+    other has more than twice as many: then every word counts on both sides, so "new start"
+    is not "is new start still in force after 2026".
     """
-    short, long = sorted((len(a.split()), len(b.split())))
-    if short * 2 < long:
-        return fuzz.token_sort_ratio(a, b)
-    return fuzz.token_set_ratio(a, b)
+    x, y = topic_words(a), topic_words(b)
+    short, long = sorted((x, y), key=len)
+    if not short:
+        return 100.0 if not long else 0.0
+    matched = _matched(short, long)
+    if len(short) * 2 < len(long):
+        return 200.0 * matched / (len(short) + len(long))
+    return 100.0 * matched / len(short)
+
+
+def topic_words(norm: str) -> list[str]:
+    """A normalised question's words without filler (all of them if that is all it has)."""
+    words = list(dict.fromkeys(norm.split()))
+    topic = [w for w in words if w not in STOPWORDS and (len(w) >= 2 or w.isdigit())]
+    return topic or words
+
+
+def _matched(short: list[str], long: list[str]) -> int:
+    """How many of ``short``'s words have a match of their own in ``long``."""
+    free = list(long)
+    count = 0
+    for word in short:
+        best = max(free, key=lambda other: _word_score(word, other), default=None)
+        if best is not None and _word_score(word, best) >= WORD_MATCH:
+            free.remove(best)
+            count += 1
+    return count
+
+
+def _word_score(a: str, b: str) -> float:
+    if a == b:
+        return 100.0
+    if any(c.isdigit() for c in a + b):
+        return 0.0
+    return float(fuzz.ratio(a, b))
 
 
 class Insights:
@@ -144,12 +191,19 @@ class Insights:
     # recording --------------------------------------------------------------------------
 
     def record_many(self, records: Sequence[Asked]) -> None:
-        """Store many questions in one transaction (the recorder's batches)."""
+        """Store many questions in one transaction (the recorder's batches).
+
+        Each declined question finds its group as it comes (one asked earlier in the batch
+        may have founded it; the same words are looked up once per batch), and the rows
+        then go in as one multi-row insert.
+        """
         if not records:
             return
         with self.database.write() as conn:
-            for record in records:
-                self._insert(conn, record)
+            _usage_lock(conn)
+            batch = _Batch()
+            rows = [self._row(conn, record, batch) for record in records]
+            conn.execute(questions.insert(), rows)
 
     def record_unanswered(
         self,
@@ -189,24 +243,22 @@ class Insights:
         message_id: int | None = None,
         guild_id: int | None = None,
     ) -> None:
-        """A vote: one per person per answer (a later vote replaces the earlier one)."""
-        key = and_(
-            feedback.c.entry == entry_id,
-            feedback.c.user_id == int(user_id),
-            _guild(feedback.c.guild_id, guild_id),
-        )
-        values = {
+        """A vote: one per person per answer, wherever and on whichever message it was cast
+        (a later vote replaces the earlier one), so clicking again cannot stuff the counts.
+
+        ``message_id`` is accepted for the callers' sake but not kept apart: the vote's key
+        is (entry, person), held by the table's unique key with message 0.
+        """
+        vote = {
+            "entry": entry_id,
+            "user_id": int(user_id),
+            "message_id": 0,
             "at": _ms(_when(at)),
             "helpful": bool(helpful),
-            "message_id": int(message_id or 0),
+            "guild_id": guild_id,
         }
         with self.database.write() as conn:
-            if not conn.execute(feedback.update().where(key).values(**values)).rowcount:
-                conn.execute(
-                    feedback.insert().values(
-                        entry=entry_id, user_id=int(user_id), guild_id=guild_id, **values
-                    )
-                )
+            conn.execute(upsert(conn, feedback, vote, keys=("entry", "user_id", "message_id")))
 
     def forget(self, user_id: int) -> int:
         """Delete everything recorded about one person (``/privacy forget``); how many rows."""
@@ -220,6 +272,7 @@ class Insights:
         """Delete records older than the retention period; returns how many went."""
         cutoff = _ms(_when(now) - self.retention)
         with self.database.write() as conn:
+            _usage_lock(conn)
             gone = conn.execute(questions.delete().where(questions.c.at < cutoff)).rowcount
             gone += conn.execute(feedback.delete().where(feedback.c.at < cutoff)).rowcount
             _drop_empty_groups(conn)
@@ -295,27 +348,40 @@ class Insights:
 
     # internals --------------------------------------------------------------------------
 
-    def _insert(self, conn: Connection, record: Asked) -> None:
-        values: dict[str, Any] = {
+    def _row(self, conn: Connection, record: Asked, batch: _Batch) -> dict[str, Any]:
+        """The ``questions`` row for a record; every row has every column (one insert)."""
+        row: dict[str, Any] = {
             "at": _ms(_aware(record.at) or datetime.now(UTC)),
             "guild_id": record.guild_id,
-            "place": record.place[:100],
+            "place": _storable(record.place)[:100],
             "user_id": record.user_id,
+            "kind": "answer",
+            "entry": record.entry,
+            "question": None,
+            "closest": None,
+            "score": None,
+            "group_id": None,
         }
         if record.entry is not None:
-            conn.execute(questions.insert().values(kind="answer", entry=record.entry, **values))
-            return
-        text = (record.question or "")[:MAX_QUESTION]
-        conn.execute(
-            questions.insert().values(
-                kind="unanswered",
-                question=text,
-                closest=json.dumps(list(record.closest)),
-                score=float(record.score),
-                group_id=self._group_for(conn, normalise(text), record.guild_id),
-                **values,
-            )
+            return row
+        asked = _storable(record.question or "")[:MAX_QUESTION]
+        typed = (record.guild_id, asked)
+        if typed not in batch.by_text:
+            norm = normalise(asked)
+            if (record.guild_id, norm) not in batch.by_norm:
+                group = self._group_for(conn, norm, record.guild_id)
+                batch.by_norm[record.guild_id, norm] = group
+            batch.by_text[typed] = batch.by_norm[record.guild_id, norm]
+        if record.closest not in batch.closest:
+            batch.closest[record.closest] = json.dumps(list(record.closest))
+        row.update(
+            kind="unanswered",
+            question=asked,
+            closest=batch.closest[record.closest],
+            score=float(record.score),
+            group_id=batch.by_text[typed],
         )
+        return row
 
     def _group_for(self, conn: Connection, norm: str, guild_id: int | None) -> int:
         """The group a declined question joins: same text, else the most alike candidate."""
@@ -415,10 +481,32 @@ def _group(conn: Connection, row: tuple[Any, ...], since: datetime | None) -> Un
 
 
 def blocking_tokens(norm: str) -> list[str]:
-    """The words a similar question almost surely shares: uncommon ones, longest first."""
-    words = sorted(set(norm.split()), key=lambda w: (-len(w), w))
-    rare = [w for w in words if len(w) >= 3 and not is_common(w)]
-    return [w[:64] for w in (rare or words)[:MAX_TOKENS]]
+    """The words a similar question almost surely shares: its topic words, rarest first.
+
+    Words that say nothing of the topic ("what", "is", "the") are left out unless they are
+    all there is. The same words index a group and look one up, so two questions sharing a
+    topic word always meet; a question of everyday words only ("what is new start") once
+    missed the group of "what is the new start treaty", indexed by its one rare word.
+    """
+    words = set(norm.split())
+    topic = [w for w in words if len(w) >= 2 and w not in STOPWORDS] or list(words)
+    topic.sort(key=lambda w: (is_common(w), -len(w), w))
+    return [w[:64] for w in topic[:MAX_TOKENS]]
+
+
+def _usage_lock(conn: Connection) -> None:
+    """One usage writer at a time on PostgreSQL (SQLite's writers already queue).
+
+    Two processes recording the same new question at once would each found its group,
+    and /kb unanswered would list it twice with the count split.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": USAGE_LOCK})
+
+
+def _storable(value: str) -> str:
+    """What people typed, storable on every engine: PostgreSQL text cannot hold NUL."""
+    return value.replace("\x00", "\ufffd")
 
 
 def _askers() -> Any:

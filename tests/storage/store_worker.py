@@ -1,22 +1,34 @@
-"""Test helper: a tiny knowledge fixture, and a writer process for the multi-process tests.
+"""Test helper: a tiny knowledge fixture, and writer processes for the multi-process tests.
 
-Imported by the store and kb CLI tests for the fixture; run as a script it is a separate
-writer process::
+Imported by the store and kb CLI tests for the fixture; run as a script it starts writers
+on the database at URL (``sqlite:///FILE`` or ``postgresql://...``), as another bot process
+or ``eln-bot kb`` would::
 
-    python tests/store_worker.py alias SHIPPED DATA_DIR ENTRY PREFIX COUNT START_AT
-        add COUNT phrasings "PREFIX n", starting at the epoch time START_AT so that all
-        workers write at once; prints each change id.
-    python tests/store_worker.py crash SHIPPED DATA_DIR
-        imports everything, prints "ready", waits for a line on stdin, then edits answers in
-        a loop, printing "CHANGE_ID ENTRY TOKEN" after each edit returns (= acknowledged)
-        until it is killed.
+    python tests/storage/store_worker.py alias URL SHIPPED ENTRY PHRASE
+        adds one phrasing and prints the change id.
+    python tests/storage/store_worker.py writers URL SHIPPED PROCESSES COUNT
+        forks PROCESSES writers; each opens its own store, waits until all are open, then
+        adds COUNT phrasings "writer W phrasing N" to entry ENTRY_IDS[W % 4], printing
+        "W CHANGE_ID" after each alias returns. Exits 1 if any writer failed.
+    python tests/storage/store_worker.py crash URL SHIPPED
+        a fork server: imports everything, prints "ready", then for each line read on stdin
+        forks a writer and prints "child PID"; when that writer has ended (it is meant to be
+        killed), prints "ended PID EXIT_CODE". A writer edits answers in a loop, printing
+        "ack PID CHANGE_ID ENTRY TOKEN" after each edit returns (= acknowledged).
+
+Writers are forked from a process that has already imported everything, so a test can
+start (and kill) many of them in little time; each one opens its own connections after
+the fork, as a separate bot process does. A line is printed with one write() of well under
+PIPE_BUF bytes, so lines of different writers never interleave and a kill never tears one.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import sys
-import time
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -86,35 +98,97 @@ def write_fixture(path: Path, document: dict[str, Any] | None = None) -> Path:
     return path
 
 
-def _store(shipped: str, data_dir: str) -> Any:
-    from tests.conftest import open_test_store  # noqa: PLC0415 - keeps `import store_worker` light
+def _store(url: str, shipped: str) -> Any:
+    """The store a bot process configured with ``ELN_DATABASE_URL=url`` opens."""
+    from bot.config import Settings  # noqa: PLC0415 - keeps `import store_worker` light
+    from bot.storage.loading import open_database, open_store  # noqa: PLC0415
 
-    return open_test_store(Path(shipped), Path(data_dir))
+    chosen = Settings(knowledge_path=Path(shipped), database_url=url)
+    return open_store(chosen, open_database(chosen))
+
+
+def _warm_up() -> None:
+    """Import everything a writer needs before forking, so a writer starts at once."""
+    import psycopg  # noqa: F401, PLC0415
+    import sqlalchemy.dialects.postgresql  # noqa: PLC0415
+    import sqlalchemy.dialects.sqlite  # noqa: F401, PLC0415
+
+    import bot.storage.loading  # noqa: PLC0415
+    import bot.storage.store  # noqa: F401, PLC0415
+
+
+def _fork(body: Callable[[], None]) -> int:
+    """Run ``body`` in a child process; the child ends with it (1 and a traceback on error)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 0
+    try:
+        body()
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def run_alias(argv: list[str]) -> None:
-    shipped, data_dir, entry, prefix, count, at = argv
-    store = _store(shipped, data_dir)
-    time.sleep(max(0.0, float(at) - time.time()))
-    for n in range(int(count)):
-        change = store.alias(entry, f"{prefix} {n}", by=f"worker {prefix}")
-        print(change.id, flush=True)
+    url, shipped, entry, phrase = argv
+    print(_store(url, shipped).alias(entry, phrase, by="another process").id, flush=True)
+
+
+def run_writers(argv: list[str]) -> None:
+    url, shipped, processes, count = argv
+    _warm_up()
+    opened, start = os.pipe(), os.pipe()
+
+    def writer(number: int) -> None:
+        os.close(opened[0])
+        os.close(start[1])
+        store = _store(url, shipped)
+        os.close(opened[1])  # "my store is open"
+        os.read(start[0], 1)  # returns at EOF: when the parent says go, all at once
+        for n in range(int(count)):
+            phrase = f"writer {number} phrasing {n}"
+            change = store.alias(ENTRY_IDS[number % len(ENTRY_IDS)], phrase, by=f"writer {number}")
+            print(number, change.id, flush=True)
+
+    pids = [_fork(lambda number=w: writer(number)) for w in range(int(processes))]
+    os.close(opened[1])
+    os.read(opened[0], 1)  # EOF once every writer has closed its end
+    os.close(start[1])
+    codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids]
+    if any(codes):
+        sys.exit(f"writers ended with {codes}")
 
 
 def run_crash(argv: list[str]) -> None:
-    shipped, data_dir = argv
-    store = _store(shipped, data_dir)
+    url, shipped = argv
+    _warm_up()
+
+    def writer() -> None:
+        pid = os.getpid()
+        store = _store(url, shipped)
+        for n in itertools.count():
+            entry = ENTRY_IDS[n % len(ENTRY_IDS)]
+            token = f"{pid}-{n}"
+            change = store.edit(entry, {"answer": f"answer {token}"}, by="crash worker")
+            print("ack", pid, change.id, entry, token, flush=True)
+
     print("ready", flush=True)
-    sys.stdin.readline()
-    for n in itertools.count():
-        entry = ENTRY_IDS[n % len(ENTRY_IDS)]
-        token = f"{time.time_ns()}-{n}"
-        change = store.edit(entry, {"answer": f"answer {token}"}, by="crash worker")
-        print(change.id, entry, token, flush=True)
+    for _ in sys.stdin:
+        pid = _fork(writer)
+        print("child", pid, flush=True)
+        status = os.waitpid(pid, 0)[1]
+        print("ended", pid, os.waitstatus_to_exitcode(status), flush=True)
 
 
 def main(argv: list[str]) -> None:
-    modes = {"alias": run_alias, "crash": run_crash}
+    modes = {"alias": run_alias, "writers": run_writers, "crash": run_crash}
     modes[argv[0]](argv[1:])
 
 

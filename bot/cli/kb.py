@@ -45,20 +45,24 @@ Handler = Callable[[argparse.Namespace, "Settings"], int]
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``kb`` command and its sub-commands to the main CLI."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--by", help="who makes the change (default: $USER, else 'cli')")
-    common.add_argument("--data-dir", type=Path, help="data directory (default: ELN_DATA_DIR)")
-    common.add_argument("--knowledge", type=Path, help="shipped knowledge file (ELN_KNOWLEDGE)")
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--data-dir", type=Path, help="data directory (default: ELN_DATA_DIR)")
+    knowledge = argparse.ArgumentParser(add_help=False, parents=[where])
+    knowledge.add_argument("--knowledge", type=Path, help="shipped knowledge file (ELN_KNOWLEDGE)")
+    writer = argparse.ArgumentParser(add_help=False, parents=[knowledge])
+    writer.add_argument("--by", help="who makes the change (default: $USER, else 'cli')")
     kb = subparsers.add_parser(
         "kb",
         help="view and change the knowledge (moderator edits)",
-        description="Moderator edits, kept in the data directory on top of the shipped file.",
+        description="Moderator edits, kept in the database on top of the shipped file.",
     )
     commands = kb.add_subparsers(dest="kb_command", metavar="COMMAND", required=True)
 
-    def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+    def command(
+        name: str, handler: Handler, help_text: str, parent: argparse.ArgumentParser = writer
+    ) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = commands.add_parser(
-            name, parents=[common], help=help_text, description=help_text
+            name, parents=[parent], help=help_text, description=help_text
         )
         parser.set_defaults(handler=handler)
         return parser
@@ -71,22 +75,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     alias.add_argument("id", help="entry id")
     alias.add_argument("phrase", help="the new phrasing (quote it)")
     command("remove", _remove, "remove an entry (undo brings it back)").add_argument("id")
-    history = command("history", _history, "list recent changes, newest first")
+    history = command("history", _history, "list recent changes, newest first", knowledge)
     history.add_argument("id", nargs="?", help="only changes to this entry")
     history.add_argument("--limit", type=_positive, default=20)
     undo = command("undo", _undo, "undo the latest change still in effect, or the one given")
-    undo.add_argument("change", nargs="?", type=_positive, help="change id (see history)")
-    exporting = command("export", export, "print the merged knowledge as YAML")
+    undo.add_argument("change", nargs="?", type=change_number, help="#N or N, as history shows")
+    exporting = command("export", export, "print the merged knowledge as YAML", knowledge)
     exporting.add_argument("--output", type=Path, help="write to this file instead of stdout")
     imp = command("import", _import, "replace the knowledge with a YAML file (shows the plan)")
     imp.add_argument("file", type=Path, help="a knowledge file ('-' for stdin)")
     imp.add_argument("--yes", action="store_true", help="apply the plan")
-    unanswered = command("unanswered", _unanswered, "questions the bot could not answer")
+    unanswered = command("unanswered", _unanswered, "questions the bot could not answer", where)
     unanswered.add_argument("--limit", type=_positive, default=10)
     unanswered.add_argument("--days", type=_positive, help="only the last N days")
-    resolve = command("resolve", _resolve, "mark a group of unanswered questions handled")
+    resolve = command("resolve", _resolve, "mark a group of unanswered questions handled", where)
     resolve.add_argument("key", help="group key (see unanswered)")
-    stats = command("stats", _stats, "answer statistics and feedback")
+    stats = command("stats", _stats, "answer statistics and feedback", where)
     stats.add_argument("--days", type=_positive, help="only the last N days")
     stats.add_argument("--top", type=_positive, default=5)
 
@@ -108,6 +112,11 @@ def _entry_options(parser: argparse.ArgumentParser, *, add: bool) -> None:
     parser.add_argument("--tag", action="append", help="repeatable")
     parser.add_argument("--related", action="append", help="related entry id (repeatable)")
     parser.add_argument("--action", type=_positive, help="urgent action number")
+
+
+def change_number(text: str) -> int:
+    """A change as ``kb history`` prints it, ``#7``, or as a plain ``7``."""
+    return _positive(text.removeprefix("#"))
 
 
 def _positive(text: str) -> int:
@@ -192,11 +201,16 @@ def _undo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _history(args: argparse.Namespace, settings: Settings) -> int:
-    changes = _store(args, settings, write=False).history(args.id, args.limit)
+    store = _store(args, settings, write=False)
+    changes, active = store.history(args.id, args.limit), store.active()
     if not changes:
         print(f"No changes to '{printable(args.id)}'." if args.id else "No changes yet.")
     for change in changes:
-        print(f"#{change.id}  {change.at}  {printable(change.by)}  {printable(change.summary)}")
+        undone = "" if active.get(change.id, True) else "  (undone)"
+        print(
+            f"#{change.id}  {change.at}  {printable(change.by)}  "
+            f"{printable(change.summary)}{undone}"
+        )
     return ExitCode.OK
 
 

@@ -136,12 +136,12 @@ def _store(args: argparse.Namespace, settings: Settings, *, write: bool) -> Know
     """The store the options name; a read-only command creates no database."""
     from bot.storage.loading import open_database, open_store  # noqa: PLC0415 - see above
 
-    chosen = _settings(args, settings)
+    chosen = chosen_settings(args, settings)
     database = open_database(chosen, create=write)
     return open_store(chosen, database, knowledge=getattr(args, "knowledge", None))
 
 
-def _settings(args: argparse.Namespace, settings: Settings) -> Settings:
+def chosen_settings(args: argparse.Namespace, settings: Settings) -> Settings:
     """``--data-dir`` where given, else ELN_DATA_DIR (``eln-bot export`` has no options)."""
     data_dir = getattr(args, "data_dir", None)
     return settings if data_dir is None else dataclasses.replace(settings, data_dir=data_dir)
@@ -313,7 +313,7 @@ def _lines_file(path: Path) -> list[str]:
 def _insights(args: argparse.Namespace, settings: Settings, *, write: bool) -> Insights:
     from bot.storage.loading import open_database, open_insights  # noqa: PLC0415 - see above
 
-    chosen = _settings(args, settings)
+    chosen = chosen_settings(args, settings)
     return open_insights(chosen, open_database(chosen, create=write))
 
 

@@ -38,11 +38,11 @@ def postgres_server() -> Iterator[Any]:
     Its folder is not under pytest's: run as root, pgserver runs the server as another
     user, and pytest resets its own folders to owner-only while other workers start.
     """
-    import pgserver  # noqa: PLC0415 - only the tests that use PostgreSQL start one
-
     folder = Path(tempfile.mkdtemp(prefix="eln-test-pg-"))
     with warnings.catch_warnings():  # platformdirs: no XDG_RUNTIME_DIR in CI, it copes
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+        import pgserver  # noqa: PLC0415 - only the tests that use PostgreSQL start one
+
         server = pgserver.get_server(folder, cleanup_mode="stop")
     yield server
     server.cleanup()

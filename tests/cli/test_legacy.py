@@ -338,6 +338,8 @@ def test_lost_changes_are_kept_as_such_when_the_overlay_is_intact(
     assert marked == lost
     exported = eln_bot(data_dir, "kb", "export").stdout
     assert kept in exported and "- id: participants-op-ed" not in exported
+    checked = eln_bot(data_dir, "db", "check")  # contiguous, and replays to the current edits
+    assert checked.returncode == 0, checked.stdout
     assert eln_bot(data_dir, "kb", "undo").stdout.startswith("change #16 saved: undid #15")
 
 

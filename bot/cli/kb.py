@@ -45,20 +45,24 @@ Handler = Callable[[argparse.Namespace, "Settings"], int]
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``kb`` command and its sub-commands to the main CLI."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--by", help="who makes the change (default: $USER, else 'cli')")
-    common.add_argument("--data-dir", type=Path, help="data directory (default: ELN_DATA_DIR)")
-    common.add_argument("--knowledge", type=Path, help="shipped knowledge file (ELN_KNOWLEDGE)")
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--data-dir", type=Path, help="data directory (default: ELN_DATA_DIR)")
+    knowledge = argparse.ArgumentParser(add_help=False, parents=[where])
+    knowledge.add_argument("--knowledge", type=Path, help="shipped knowledge file (ELN_KNOWLEDGE)")
+    writer = argparse.ArgumentParser(add_help=False, parents=[knowledge])
+    writer.add_argument("--by", help="who makes the change (default: $USER, else 'cli')")
     kb = subparsers.add_parser(
         "kb",
         help="view and change the knowledge (moderator edits)",
-        description="Moderator edits, kept in the data directory on top of the shipped file.",
+        description="Moderator edits, kept in the database on top of the shipped file.",
     )
     commands = kb.add_subparsers(dest="kb_command", metavar="COMMAND", required=True)
 
-    def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+    def command(
+        name: str, handler: Handler, help_text: str, parent: argparse.ArgumentParser = writer
+    ) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = commands.add_parser(
-            name, parents=[common], help=help_text, description=help_text
+            name, parents=[parent], help=help_text, description=help_text
         )
         parser.set_defaults(handler=handler)
         return parser
@@ -71,22 +75,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     alias.add_argument("id", help="entry id")
     alias.add_argument("phrase", help="the new phrasing (quote it)")
     command("remove", _remove, "remove an entry (undo brings it back)").add_argument("id")
-    history = command("history", _history, "list recent changes, newest first")
+    history = command("history", _history, "list recent changes, newest first", knowledge)
     history.add_argument("id", nargs="?", help="only changes to this entry")
     history.add_argument("--limit", type=_positive, default=20)
     undo = command("undo", _undo, "undo the latest change still in effect, or the one given")
-    undo.add_argument("change", nargs="?", type=_positive, help="change id (see history)")
-    exporting = command("export", export, "print the merged knowledge as YAML")
+    undo.add_argument("change", nargs="?", type=change_number, help="#N or N, as history shows")
+    exporting = command("export", export, "print the merged knowledge as YAML", knowledge)
     exporting.add_argument("--output", type=Path, help="write to this file instead of stdout")
     imp = command("import", _import, "replace the knowledge with a YAML file (shows the plan)")
     imp.add_argument("file", type=Path, help="a knowledge file ('-' for stdin)")
     imp.add_argument("--yes", action="store_true", help="apply the plan")
-    unanswered = command("unanswered", _unanswered, "questions the bot could not answer")
+    unanswered = command("unanswered", _unanswered, "questions the bot could not answer", where)
     unanswered.add_argument("--limit", type=_positive, default=10)
     unanswered.add_argument("--days", type=_positive, help="only the last N days")
-    resolve = command("resolve", _resolve, "mark a group of unanswered questions handled")
+    resolve = command("resolve", _resolve, "mark a group of unanswered questions handled", where)
     resolve.add_argument("key", help="group key (see unanswered)")
-    stats = command("stats", _stats, "answer statistics and feedback")
+    stats = command("stats", _stats, "answer statistics and feedback", where)
     stats.add_argument("--days", type=_positive, help="only the last N days")
     stats.add_argument("--top", type=_positive, default=5)
 
@@ -110,6 +114,11 @@ def _entry_options(parser: argparse.ArgumentParser, *, add: bool) -> None:
     parser.add_argument("--action", type=_positive, help="urgent action number")
 
 
+def change_number(text: str) -> int:
+    """A change as ``kb history`` prints it, ``#7``, or as a plain ``7``."""
+    return _positive(text.removeprefix("#"))
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -127,12 +136,12 @@ def _store(args: argparse.Namespace, settings: Settings, *, write: bool) -> Know
     """The store the options name; a read-only command creates no database."""
     from bot.storage.loading import open_database, open_store  # noqa: PLC0415 - see above
 
-    chosen = _settings(args, settings)
+    chosen = chosen_settings(args, settings)
     database = open_database(chosen, create=write)
     return open_store(chosen, database, knowledge=getattr(args, "knowledge", None))
 
 
-def _settings(args: argparse.Namespace, settings: Settings) -> Settings:
+def chosen_settings(args: argparse.Namespace, settings: Settings) -> Settings:
     """``--data-dir`` where given, else ELN_DATA_DIR (``eln-bot export`` has no options)."""
     data_dir = getattr(args, "data_dir", None)
     return settings if data_dir is None else dataclasses.replace(settings, data_dir=data_dir)
@@ -192,11 +201,16 @@ def _undo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _history(args: argparse.Namespace, settings: Settings) -> int:
-    changes = _store(args, settings, write=False).history(args.id, args.limit)
+    store = _store(args, settings, write=False)
+    changes, active = store.history(args.id, args.limit), store.active()
     if not changes:
         print(f"No changes to '{printable(args.id)}'." if args.id else "No changes yet.")
     for change in changes:
-        print(f"#{change.id}  {change.at}  {printable(change.by)}  {printable(change.summary)}")
+        undone = "" if active.get(change.id, True) else "  (undone)"
+        print(
+            f"#{change.id}  {change.at}  {printable(change.by)}  "
+            f"{printable(change.summary)}{undone}"
+        )
     return ExitCode.OK
 
 
@@ -299,7 +313,7 @@ def _lines_file(path: Path) -> list[str]:
 def _insights(args: argparse.Namespace, settings: Settings, *, write: bool) -> Insights:
     from bot.storage.loading import open_database, open_insights  # noqa: PLC0415 - see above
 
-    chosen = _settings(args, settings)
+    chosen = chosen_settings(args, settings)
     return open_insights(chosen, open_database(chosen, create=write))
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot import __version__
+from bot.cli import db as db_cli
 from bot.cli import kb as kb_cli
 from bot.cli.boundary import guarded, process_boundary
 from bot.config import Settings
@@ -135,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     health.set_defaults(handler=_health)
 
     kb_cli.register(sub)
+    db_cli.register(sub)
     return parser
 
 

@@ -6,13 +6,13 @@ replayed or undone without knowing anything else; see ``bot.storage`` for the li
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
 from bot.errors import NotFoundError, StoreError
 from bot.storage.document import DOCUMENT_KEYS
-from bot.storage.overlay import check_document_fields, check_slot, is_int
+from bot.storage.overlay import Overlay, check_document_fields, check_slot, is_int
 
 OPS = frozenset({"add", "edit", "alias", "remove", "undo", "import"})
 
@@ -78,6 +78,15 @@ def _check_fragment(fragment: Any) -> None:
         if not isinstance(document, dict) or set(document) != set(DOCUMENT_KEYS):
             raise ValueError("'document' must hold 'title' and 'synonyms'")
         check_document_fields(document)
+
+
+def replay(history: Iterable[Change]) -> Overlay:
+    """The overlay a history folds into: every change's ``after``, in order."""
+    overlay = Overlay()
+    for change in history:
+        overlay.apply(change.after)
+        overlay.last_change = change.id
+    return overlay
 
 
 # --- undo -------------------------------------------------------------------------------

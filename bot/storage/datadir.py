@@ -1,70 +1,129 @@
-"""The moderator files in the data directory: their names, and reading and writing them.
+"""The data directory of releases before the database: its files, read tolerantly.
 
-A damaged file is a StoreError naming the file and the fix, never a traceback: the log is
-the source of truth, so the overlay can always be deleted and rebuilt from it.
+Those releases kept moderator data as files in the data directory (``bot.storage.legacy``
+imports them once): ``changes.jsonl`` (the change log, one ``Change.to_record()`` a line,
+the source of truth), ``overlay.yaml`` (the log folded into the current edits),
+``questions.jsonl`` (``{"at", "kind": "answer", "entry", "where"}`` or ``{"at", "kind":
+"unanswered", "question", "where", "closest", "score"}``), ``feedback.jsonl`` (``{"at",
+"entry", "helpful", "user", "message"}``, the latest vote counting) and ``resolved.jsonl``
+(``{"at", "key", "norm"}``), beside two lock files.
+
+Nothing here stops at the first damaged line: every readable record is returned with the
+numbers of the lines that were not, so the import can say exactly what it skipped. A last
+line without its newline is a write that was interrupted before it was acknowledged.
+This module needs no database, so ``eln-bot ask`` can look for these files cheaply.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from bot.errors import StoreError
 from bot.storage.changes import Change
-from bot.storage.files import dump_yaml, read_jsonl, write_atomic
 from bot.storage.overlay import Overlay
 
-OVERLAY_NAME = "overlay.yaml"
 LOG_NAME = "changes.jsonl"
-LOCK_NAME = ".lock"
-OVERLAY_HEADER = (
-    "# Moderator edits to the shipped knowledge, rebuilt from changes.jsonl when missing.\n"
-    "# Written by the bot: change it with `eln-bot kb ...` or the moderator commands.\n"
-)
-_HINT = f"fix it, or delete it to rebuild it from {LOG_NAME}"
+OVERLAY_NAME = "overlay.yaml"
+QUESTIONS_NAME = "questions.jsonl"
+FEEDBACK_NAME = "feedback.jsonl"
+RESOLVED_NAME = "resolved.jsonl"
+DATA_FILES = (LOG_NAME, OVERLAY_NAME, QUESTIONS_NAME, FEEDBACK_NAME, RESOLVED_NAME)
+LOCK_FILES = (".lock", ".insights.lock")
 
 
-def read_overlay(path: Path) -> Overlay:
-    """The overlay file, or an empty overlay when there is none yet."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return Overlay()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StoreError(f"{path}: cannot read the file ({exc}); {_HINT}.") from None
-    try:
-        return Overlay.from_document(_parse_yaml(text, path))
-    except ValueError as exc:
-        raise StoreError(f"{path}: {exc}; {_HINT}.") from None
+def has_files(data_dir: Path) -> bool:
+    """Whether ``data_dir`` holds moderator data in the file format."""
+    return any((data_dir / name).is_file() for name in DATA_FILES)
 
 
-def _parse_yaml(text: str, path: Path) -> object:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        reason = getattr(exc, "problem", None) or "syntax error"
-        raise StoreError(f"{where}: not valid YAML ({reason}); {_HINT}.") from None
-    except (RecursionError, ValueError, TypeError, OverflowError) as exc:
-        raise StoreError(f"{path}: not valid YAML ({exc}); {_HINT}.") from None
+@dataclass
+class Lines:
+    """A JSONL file's readable records with their line numbers, and what could not be read."""
+
+    records: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    unreadable: list[int] = field(default_factory=list)  # line numbers
+    torn: bool = False  # an incomplete last line was ignored
 
 
-def write_overlay(path: Path, overlay: Overlay) -> None:
-    text = OVERLAY_HEADER + dump_yaml(overlay.to_document())
-    write_atomic(path, text.encode("utf-8"))
+def read_lines(path: Path) -> Lines:
+    """Every line of a JSONL file that holds a JSON object; a missing file reads as empty."""
+    raw = _read_bytes(path)
+    end = raw.rfind(b"\n") + 1
+    lines = Lines(torn=end < len(raw))
+    for number, chunk in enumerate(raw[:end].split(b"\n")[:-1], 1):
+        if not chunk.strip():
+            continue
+        record = _json_object(chunk)
+        if record is None:
+            lines.unreadable.append(number)
+        else:
+            lines.records.append((number, record))
+    return lines
 
 
-def read_log(path: Path) -> list[Change]:
-    """Every change in the log, in order; a malformed or misordered record is a StoreError."""
+@dataclass
+class Log:
+    """The readable changes of ``changes.jsonl`` in order, and the lines that were skipped."""
+
+    changes: list[Change]
+    skipped: list[str]  # one phrase a skipped line: "line 7 (not a JSON object)"
+    torn: bool
+
+
+def read_log(path: Path) -> Log:
+    """The change log; a malformed, repeated or misplaced record is skipped and named."""
+    lines = read_lines(path)
+    skipped = {number: "not a JSON object" for number in lines.unreadable}
     changes: list[Change] = []
-    for number, record in enumerate(read_jsonl(path).records, 1):
+    for number, record in lines.records:
         try:
             change = Change.from_record(record)
         except (TypeError, ValueError) as exc:
-            raise StoreError(f"{path}: record {number} is malformed ({exc}).") from None
+            skipped[number] = f"not a change record: {exc}"
+            continue
         if changes and change.id <= changes[-1].id:
-            raise StoreError(f"{path}: record {number} has id {change.id}, out of order.")
+            skipped[number] = f"change #{change.id} out of order, after #{changes[-1].id}"
+            continue
         changes.append(change)
-    return changes
+    notes = [f"line {number} ({skipped[number]})" for number in sorted(skipped)]
+    return Log(changes, notes, lines.torn)
+
+
+def read_overlay(path: Path) -> Overlay | None:
+    """The overlay file; None when there is none. StoreError says why it cannot be used."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StoreError(f"{path.name} cannot be read ({exc})") from None
+    try:
+        return Overlay.from_document(yaml.safe_load(text))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise StoreError(f"{path.name} is not valid YAML{where}") from None
+    except (RecursionError, ValueError, TypeError, OverflowError) as exc:
+        raise StoreError(f"{path.name} is not an overlay ({exc})") from None
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return b""
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read the file ({exc.strerror}).") from None
+
+
+def _json_object(chunk: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(chunk.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None

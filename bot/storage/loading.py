@@ -2,11 +2,14 @@
 
 Commands that only read never create anything: with no database yet they read an empty
 one in memory, so they show the shipped knowledge and no history, exactly as a new
-database would.
+database would. A data directory still in the file format of an earlier release is
+imported into the database when it is opened to write (``bot.storage.legacy``); until then
+commands that only read see its files imported into that database in memory.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +19,8 @@ from bot.config import Settings
 from bot.core.decision import DecisionModel
 from bot.core.knowledge import Knowledge, KnowledgeError, Problem, load, parse_document
 from bot.core.matching import DEFAULT_THRESHOLDS, Thresholds
+from bot.errors import StoreError
+from bot.storage.datadir import has_files
 
 if TYPE_CHECKING:
     from bot.storage.database import Database, Location
@@ -24,11 +29,16 @@ if TYPE_CHECKING:
     from bot.storage.store import KnowledgeStore, ServedKnowledge
     from bot.storage.usage import Insights
 
+log = logging.getLogger(__name__)
+
 
 def has_database(settings: Settings) -> bool:
-    """Whether there is a database to read (checked without loading SQLAlchemy)."""
+    """Whether there are edits to read: a database, or files of an earlier release.
+
+    Checked without loading SQLAlchemy.
+    """
     path = settings.database_file
-    return path is None or path.is_file()
+    return path is None or path.is_file() or has_files(settings.data_dir)
 
 
 def location(settings: Settings) -> Location:
@@ -42,15 +52,53 @@ def location(settings: Settings) -> Location:
 
 
 def open_database(settings: Settings, *, create: bool = True) -> Database:
-    """The database, migrated to the newest schema; in memory if absent and not ``create``."""
-    from bot.storage.database import Database, Location  # noqa: PLC0415 - SQLAlchemy
+    """The database, migrated to the newest schema; in memory if absent and not ``create``.
+
+    Files of an earlier release in the data directory are imported first (once, and only
+    when ``create``: a command that only reads imports them into the database in memory).
+    """
+    from bot.storage import legacy  # noqa: PLC0415 - SQLAlchemy loads here
+    from bot.storage.database import Database, Location  # noqa: PLC0415
 
     where = location(settings)
+    old_files = has_files(settings.data_dir)
     if not where.exists() and not create:
-        return Database(Location.memory())
+        database = Database(Location.memory())
+        if old_files:
+            legacy.read_into(database, settings.data_dir)
+        return database
+    created = not where.exists()
     if where.path is not None:
         where.path.parent.mkdir(parents=True, exist_ok=True)
-    return Database(where)
+    database = Database(where)
+    if old_files and create:
+        _import(database, settings.data_dir, created=created)
+    elif old_files and legacy.imported(database) is None:
+        log.warning(
+            "%s holds files of an earlier release, not imported yet: the next start of the "
+            "bot, or the next change, imports them",
+            settings.data_dir,
+        )
+    return database
+
+
+def _import(database: Database, data_dir: Path, *, created: bool) -> None:
+    """Import the files; when that fails, a database file made just now goes again."""
+    from bot.storage import legacy  # noqa: PLC0415 - SQLAlchemy loads here
+
+    try:
+        legacy.migrate(database, data_dir)
+    except StoreError:
+        database.close()
+        path = database.location.path
+        if created and path is not None:
+            for leftover in (
+                path,
+                path.with_name(path.name + "-wal"),
+                path.with_name(path.name + "-shm"),
+            ):
+                leftover.unlink(missing_ok=True)
+        raise
 
 
 def open_store(
@@ -91,9 +139,18 @@ def load_for_check(
         return knowledge, problems, str(settings.knowledge_path)
     database = open_database(settings, create=False)
     store = open_store(settings, database)
-    label = f"{settings.knowledge_path} + edits in {database.location.label}"
+    label = f"{settings.knowledge_path} + edits in {_edits_label(settings, database)}"
     knowledge, problems = parse_document(store.merged_document(), label)
     return knowledge, problems, label
+
+
+def _edits_label(settings: Settings, database: Database) -> str:
+    """Where the edits come from: the database, or files not imported yet."""
+    from bot.storage.database import MEMORY_URL  # noqa: PLC0415 - loaded with the database
+
+    if database.location.url == MEMORY_URL and has_files(settings.data_dir):
+        return f"{settings.data_dir} (files of an earlier release, imported at the next start)"
+    return database.location.label
 
 
 @dataclass(frozen=True)

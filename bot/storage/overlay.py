@@ -97,6 +97,37 @@ class Overlay:
         return cls(last, data.get("title"), data.get("synonyms"), patches, added, removed)
 
 
+def same_edits(a: Overlay, b: Overlay) -> bool:
+    """Whether two overlays serve the same knowledge: the order ids were removed in, and
+    the order of the keys of a mapping, change nothing."""
+    return _canonical(a) == _canonical(b)
+
+
+def _canonical(overlay: Overlay) -> dict[str, Any]:
+    document = overlay.to_document()
+    document["removed"] = sorted(document["removed"])
+    return document
+
+
+def differences(a: Overlay, b: Overlay) -> str:
+    """What two overlays disagree about, for a message: "'eln', 'new-start'"."""
+    ids = sorted(e for e in edited_ids(a) | edited_ids(b) if a.slot(e) != b.slot(e))
+    named = [f"'{e}'" for e in ids[:5]] + ([f"{len(ids) - 5} more"] if len(ids) > 5 else [])
+    if document_fields(a) != document_fields(b):
+        named.append("the title or synonyms")
+    return ", ".join(named) or "the order of the entries"
+
+
+def edited_ids(overlay: Overlay) -> set[str]:
+    """Every entry the overlay patches, adds or removes."""
+    return set(overlay.patches) | set(overlay.added) | set(overlay.removed)
+
+
+def document_fields(overlay: Overlay) -> dict[str, Any]:
+    """The document-wide fields as a change's fragment records them."""
+    return {"title": overlay.title, "synonyms": overlay.synonyms}
+
+
 # --- what moderator operations do to a slot ---------------------------------------------
 
 

@@ -200,9 +200,14 @@ class Insights:
         if not records:
             return
         with self.database.write() as conn:
-            _usage_lock(conn)
-            batch = _Batch()
-            rows = [self._row(conn, record, batch) for record in records]
+            self.insert_many(conn, records)
+
+    def insert_many(self, conn: Connection, records: Iterable[Asked]) -> None:
+        """``record_many`` inside a transaction the caller holds (the file import's)."""
+        _usage_lock(conn)
+        batch = _Batch()
+        rows = [self._row(conn, record, batch) for record in records]
+        if rows:
             conn.execute(questions.insert(), rows)
 
     def record_unanswered(

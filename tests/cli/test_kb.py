@@ -15,8 +15,10 @@ import pytest
 import yaml
 
 from bot.cli.main import run as cli_run
+from bot.config import Settings
 from bot.core.knowledge import parse_text
 from bot.storage.store import KnowledgeStore
+from tests.cli.conftest import clean_env
 from tests.conftest import open_test_insights, open_test_store
 from tests.storage.store_worker import ENTRY_IDS, fixture_document, write_fixture
 
@@ -226,6 +228,7 @@ def test_import_of_an_invalid_file_names_the_problem(
 
 def test_unanswered_resolve_and_stats(paths: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     insights = open_test_insights(Path(paths[3]))
+    paths = paths[2:]  # --data-dir only: these read no knowledge
     assert run("kb", "unanswered", *paths) == 0
     assert capsys.readouterr().out == "No unanswered questions.\n"
     for text in ("what is the weather", "What is the weather?", "\x1b[31mred alert\u202e"):
@@ -295,3 +298,141 @@ def test_export_for_the_main_cli(
     assert run("export", "--output", str(tmp_path / "missing-dir" / "x.yaml")) == 2
     err = capsys.readouterr().err
     assert err.startswith("eln-bot: ") and "missing-dir/x.yaml: cannot write" in err
+
+
+def test_history_marks_undone_changes_and_undo_takes_the_number_it_shows(
+    paths: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("kb", "alias", "eln", "who runs the eln", *paths) == 0
+    assert run("kb", "edit", "hotline", "--answer", "Hotlines again.", *paths) == 0
+    assert run("kb", "undo", "#1", *paths) == 0
+    capsys.readouterr()
+    assert run("kb", "history", *paths) == 0
+    marks = [
+        (line.split()[0], line.endswith("  (undone)"))
+        for line in capsys.readouterr().out.splitlines()
+    ]
+    assert marks == [("#3", False), ("#2", False), ("#1", True)]
+    assert run("kb", "undo", "3", *paths) == 0  # undoing the undo redoes #1
+    assert capsys.readouterr().out.startswith("change #4 saved: undid #3, redoing #1")
+    assert run("kb", "history", "--limit", "2", *paths) == 0
+    assert [line.endswith("(undone)") for line in capsys.readouterr().out.splitlines()] == [
+        False,
+        True,
+    ]
+
+
+@pytest.mark.parametrize("bad", ["#", "#0", "##2", "#x", "-1"])
+def test_undo_refuses_what_is_not_a_change_number(
+    paths: list[str], capsys: pytest.CaptureFixture[str], bad: str
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        run("kb", "undo", bad, *paths)
+    assert info.value.code == 2
+    assert "argument change" in capsys.readouterr().err
+
+
+def test_an_alias_another_entry_has_is_refused_naming_that_entry(
+    paths: list[str], store: KnowledgeStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("kb", "alias", "eln", "Who runs the ELN?", *paths) == 0
+    capsys.readouterr()
+    for phrase, owner in (
+        ("who runs the eln", "eln"),  # a moderator's alias, case and punctuation aside
+        ("eln question one", "eln"),  # a shipped alternate
+        ("What is New START?", "new-start"),  # a shipped question
+    ):
+        assert run("kb", "alias", "hotline", phrase, *paths) == 1
+        assert (
+            capsys.readouterr().err
+            == f"eln-bot: The phrasing {phrase!r} is already on '{owner}'.\n"
+        )
+    assert len(store.history()) == 1
+
+
+@pytest.mark.parametrize(
+    ("command", "writes"),
+    [
+        ("add", True),
+        ("edit", True),
+        ("alias", True),
+        ("remove", True),
+        ("undo", True),
+        ("import", True),
+        ("history", False),
+        ("export", False),
+        ("unanswered", False),
+        ("resolve", False),  # marks a group handled; nobody's change to credit
+        ("stats", False),
+    ],
+)
+def test_by_is_an_option_only_of_commands_that_change_the_knowledge(
+    capsys: pytest.CaptureFixture[str], command: str, writes: bool
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        run("kb", command, "--help")
+    assert info.value.code == 0
+    assert ("--by" in capsys.readouterr().out) is writes
+
+
+WRITES = [
+    ["alias", "eln", "who runs the eln"],
+    ["edit", "eln", "--answer", "A think tank."],
+    ["remove", "hotline"],
+    ["undo"],
+    ["undo", "#4"],
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("level", [None, "INFO"])
+def test_each_change_prints_one_line_and_nothing_on_stderr(
+    paths: list[str], level: str | None
+) -> None:
+    env = {**clean_env(), **({"ELN_LOG_LEVEL": level} if level else {})}
+    for number, argv in enumerate(WRITES, 1):
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "kb", *argv, *paths],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            check=False,
+        )
+        assert (result.returncode, result.stderr) == (0, "")
+        assert result.stdout.startswith(f"change #{number} saved: ")
+        assert result.stdout.count("\n") == 1
+
+
+READS = [
+    ["kb", "history"],
+    ["kb", "history", "eln"],
+    ["kb", "export"],
+    ["kb", "unanswered"],
+    ["kb", "stats"],
+    ["kb", "import", "IMPORT"],
+    ["export"],
+    ["check"],
+    ["ask", "What is the ELN?"],
+]
+
+
+def test_commands_that_only_read_create_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No data directory, no database: neither one named nor the platform's default."""
+    shipped = write_fixture(tmp_path / "faq.yaml")
+    monkeypatch.setenv("ELN_KNOWLEDGE", str(shipped))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    default = Settings.from_env(dotenv=None).data_dir
+    assert default == tmp_path / "xdg" / "eln-qa-bot"
+    named = tmp_path / "named"
+    for read in READS:
+        argv = [str(shipped) if a == "IMPORT" else a for a in read]
+        assert run(*argv) == 0, argv
+        if argv[0] == "kb":
+            assert run(*argv, "--data-dir", str(named)) == 0, argv
+    capsys.readouterr()
+    assert not default.exists() and not named.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["faq.yaml"]

@@ -53,7 +53,7 @@ def test_every_setting_is_read(tmp_path) -> None:
 
 def test_a_moderator_role_given_by_name_is_refused() -> None:
     """Anyone can create a role called "Mods" in their own server; only an id is safe."""
-    with pytest.raises(ConfigError, match="ELN_MODERATOR_ROLE='Mods'.*role's id"):
+    with pytest.raises(ConfigError, match=r"ELN_MODERATOR_ROLE='Mods'.*role's id"):
         Settings.from_env({"ELN_MODERATOR_ROLE": "Mods"}, dotenv=None)
 
 

@@ -280,7 +280,6 @@ async def run_qa_bot(
     ready_timeout: float = 10.0,
 ) -> AsyncIterator[QA]:
     """Build services and the bot as ``run_bot`` does, and run it against the stand-in."""
-    from bot.core.service import KnowledgeService  # noqa: PLC0415
     from bot.discord.bot import build_services, create_bot  # noqa: PLC0415
 
     use_api_base(settings.api_base)

@@ -1,4 +1,4 @@
-"""The texts /settings shows a server's admins."""
+"""The texts /settings and /privacy show, and the help card's word on stored data."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ from unittest.mock import create_autospec
 import discord
 import pytest
 
+from bot.discord import render
+from bot.discord.cogs.privacy import info_text
 from bot.discord.cogs.settings import answer_channels_here, moderators_text, show_text
 from bot.storage.guild_settings import GuildSettings
+
+from .test_render import assert_within_limits
 
 ROLE, HERE, ELSEWHERE = 11, 21, 22
 
@@ -48,3 +52,18 @@ def test_show_marks_the_operators_defaults() -> None:
     assert "Message Content" not in text
     without = show_text(guild(), chosen, frozenset(), content=False)
     assert "operator must enable the Message Content intent" in without
+
+
+@pytest.mark.parametrize("recording", [True, False])
+def test_privacy_info_says_what_is_kept_how_long_and_how_to_delete(recording: bool) -> None:
+    text = info_text(30, recording)
+    for words in ("couldn't answer", "votes", "user id", "30 days", "DMs", "/privacy forget"):
+        assert words in text
+    assert ("turned recording off" in text) is not recording
+    assert len(text) <= render.CONTENT_MAX
+
+
+def test_help_says_what_is_stored_for_how_long_and_points_to_privacy() -> None:
+    data = assert_within_limits(render.help_embed(False, retention_days=90))
+    (field,) = [f for f in data["fields"] if f["name"] == "Your data"]
+    assert "90 days" in field["value"] and "`/privacy`" in field["value"]

@@ -11,6 +11,7 @@ from bot.discord.client import QABot
 from bot.discord.cogs.ask import AskCog
 from bot.discord.cogs.browse import BrowseCog
 from bot.discord.cogs.kb import KBCog
+from bot.discord.cogs.privacy import PrivacyCog
 from bot.discord.cogs.settings import SettingsCog
 
 COGS: tuple[Callable[[QABot], commands.Cog], ...] = (
@@ -18,4 +19,5 @@ COGS: tuple[Callable[[QABot], commands.Cog], ...] = (
     BrowseCog,
     KBCog,
     SettingsCog,
+    PrivacyCog,
 )

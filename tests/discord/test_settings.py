@@ -57,7 +57,8 @@ def test_show_marks_the_operators_defaults() -> None:
 @pytest.mark.parametrize("recording", [True, False])
 def test_privacy_info_says_what_is_kept_how_long_and_how_to_delete(recording: bool) -> None:
     text = info_text(30, recording)
-    for words in ("couldn't answer", "votes", "user id", "30 days", "DMs", "/privacy forget"):
+    told = ("couldn't answer", "votes", "user id", "30 days", "DMs", "/privacy forget", "author")
+    for words in told:
         assert words in text
     assert ("turned recording off" in text) is not recording
     assert len(text) <= render.CONTENT_MAX

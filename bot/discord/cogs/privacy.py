@@ -34,7 +34,8 @@ def info_text(days: int, recording: bool) -> str:
         f"I keep them for {days} days. A server's moderators see its questions "
         "(`/kb unanswered`, `/kb stats`); questions you ask me in DMs are visible only to "
         "the bot's operator.\n"
-        "`/privacy forget` deletes everything I've stored about you, everywhere." + here
+        "`/privacy forget` deletes everything I've stored about you, everywhere. (If you edit "
+        "answers as a moderator, the change history keeps your name as their author.)" + here
     )
 
 

@@ -32,13 +32,19 @@ class AuditChannel:
         home = self._settings.home_guild
         return self._settings.get(home if guild_id is None else guild_id).audit_channel
 
-    async def post(self, text: str, guild_id: int | None) -> None:
+    async def post(self, text: str, guild_id: int | None) -> bool:
+        """Post to the audit channel of ``guild_id``; whether it was delivered (none set: no)."""
         channel_id = self.channel_for(guild_id)
-        if channel_id is None:
-            return
+        return channel_id is not None and await self.send(channel_id, text)
+
+    async def send(self, channel_id: int, text: str) -> bool:
+        """Post to one channel: for ``post``, and for the channel an admin just stopped using,
+        which hears that it was turned off. False (and logged) when Discord refused it."""
         # A partial channel needs no cache: the bot may not have seen the channel yet.
         channel = self._client.get_partial_messageable(channel_id)
         try:
             await channel.send(clip(text, render.CONTENT_MAX), allowed_mentions=NO_PINGS)
         except discord.HTTPException as exc:
             log.warning("cannot post to audit channel %s: %s", channel_id, exc)
+            return False
+        return True

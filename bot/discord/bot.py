@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.core.decision import model_beside
 from bot.core.knowledge import KnowledgeError
 from bot.core.matching import Thresholds
-from bot.discord.checks import NotModerator
+from bot.discord.checks import NotAdmin, NotModerator
 from bot.discord.client import QABot
 from bot.discord.cogs import COGS
 from bot.discord.endpoints import use_api_base
@@ -66,12 +66,16 @@ def _error_text(
     original = getattr(error, "original", error)
     command = interaction.command.qualified_name if interaction.command else "?"
     if isinstance(error, NotModerator | app_commands.MissingPermissions):
+        admin = isinstance(error, NotAdmin)
         log.warning(
-            "denied /%s to user %s in guild %s: not a moderator",
+            "denied /%s to user %s in guild %s: %s",
             command,
             interaction.user.id,
             interaction.guild_id,
+            "not a server admin" if admin else "not a moderator",
         )
+        if admin:
+            return "Sorry, only this server's admins (Manage Server) can change its settings."
         return "Sorry, only moderators can use this command."
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command only works in a server."

@@ -29,8 +29,12 @@ def is_moderator(interaction: discord.Interaction[discord.Client], role: int | N
     raise NotModerator("not a moderator")
 
 
+class NotAdmin(NotModerator):
+    """Raised by the admin check: the reply names who may change a server's settings."""
+
+
 def is_admin(interaction: discord.Interaction[discord.Client]) -> bool:
     """The server's admins (Manage Server): they choose its settings and moderator role."""
     if interaction.guild is not None and interaction.permissions.manage_guild:
         return True
-    raise NotModerator("not a server admin")
+    raise NotAdmin("not a server admin")

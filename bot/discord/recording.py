@@ -92,6 +92,17 @@ class UsageRecorder:
         )
         await asyncio.to_thread(_safely, write)
 
+    async def forget(self, user_id: int, timeout: float = 5.0) -> int:  # noqa: ASYNC109
+        """Delete everything recorded about one person (``/privacy forget``); how many rows.
+
+        Their records still queued are dropped, and batches being written are waited for
+        (up to ``timeout``), so nothing of theirs lands after the deletion.
+        """
+        self._queue = [r for r in self._queue if r.user_id != user_id]
+        if self._pending:
+            await asyncio.wait(self._pending, timeout=timeout)
+        return await asyncio.to_thread(self.insights.forget, user_id)
+
     async def drain(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - a bound, not a wait
         """Store what is queued and let writes finish (at shutdown), for at most ``timeout``."""
         self._flush()

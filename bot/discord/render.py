@@ -200,7 +200,7 @@ def _add_chunk(embed: discord.Embed, chunk: list[str]) -> None:
     embed.add_field(name=name, value="\n".join(chunk), inline=False)
 
 
-def help_embed(answer_channels: bool) -> discord.Embed:
+def help_embed(answer_channels: bool, *, retention_days: int = 365) -> discord.Embed:
     how = [
         "• **Mention me** with a question, or send me a **DM**.",
         "• `/ask` — type a question; suggestions appear as you type.",
@@ -219,6 +219,15 @@ def help_embed(answer_channels: bool) -> discord.Embed:
             "and the treaties they discuss. When I don't know, I say so.\n\n" + "\n".join(how)
         ),
         colour=COLOUR_INFO,
+    )
+    embed.add_field(
+        name="Your data",
+        value=(
+            "To help moderators improve the answers, I keep the questions I couldn't answer, "
+            "which answers I gave and your votes, with your user id and where you asked, for "
+            f"{retention_days} days. `/privacy` says more and deletes yours."
+        ),
+        inline=False,
     )
     return embed
 

@@ -65,6 +65,12 @@ class GuildSettingsStore:
             chosen = self._values.get(guild_id)
         return dataclasses.replace(base, **chosen) if chosen else base
 
+    def chosen(self, guild_id: int) -> frozenset[str]:
+        """The settings a server's admins chose, so ``/settings show`` can tell them from
+        the operator's defaults. Never blocks."""
+        with self._lock:
+            return frozenset(self._values.get(guild_id, {}))
+
     def set(self, guild_id: int, key: str, value: Any) -> GuildSettings:
         """Store one setting (None goes back to the default); returns the new settings."""
         if key not in KEYS:

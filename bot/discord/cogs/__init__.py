@@ -11,5 +11,13 @@ from bot.discord.client import QABot
 from bot.discord.cogs.ask import AskCog
 from bot.discord.cogs.browse import BrowseCog
 from bot.discord.cogs.kb import KBCog
+from bot.discord.cogs.privacy import PrivacyCog
+from bot.discord.cogs.settings import SettingsCog
 
-COGS: tuple[Callable[[QABot], commands.Cog], ...] = (AskCog, BrowseCog, KBCog)
+COGS: tuple[Callable[[QABot], commands.Cog], ...] = (
+    AskCog,
+    BrowseCog,
+    KBCog,
+    SettingsCog,
+    PrivacyCog,
+)

@@ -82,7 +82,11 @@ class AskCog(commands.Cog, name="Ask"):
     ) -> Reply | None:
         chosen = self.bot.guild_settings.get(message.guild.id if message.guild else None)
         if not text.strip():
-            return Reply(embed=render.help_embed(bool(chosen.answer_channels)))
+            return Reply(
+                embed=render.help_embed(
+                    bool(chosen.answer_channels), retention_days=self.bot.settings.retention_days
+                )
+            )
         wait = self.rate_limited(message.author.id, message.channel.id)
         if wait:
             return None if unprompted else self._slow_down_once(message.author.id, wait)

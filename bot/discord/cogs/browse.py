@@ -154,7 +154,8 @@ class BrowseCog(commands.Cog, name="Browse"):
     async def help(self, interaction: Interaction) -> None:
         await interaction.response.send_message(
             embed=render.help_embed(
-                bool(self.bot.guild_settings.get(interaction.guild_id).answer_channels)
+                bool(self.bot.guild_settings.get(interaction.guild_id).answer_channels),
+                retention_days=self.bot.settings.retention_days,
             ),
             ephemeral=True,
         )

@@ -30,7 +30,7 @@ def guild() -> discord.Guild:
     [
         (None, "members with Manage Server"),
         (ROLE, f"members with <@&{ROLE}>"),
-        (99, "nobody: the operator's default role is not a role of this server"),
+        (99, "nobody yet: that role is not in this server; choose one with `moderator-role set`"),
     ],
 )
 def test_moderators_are_named_as_an_admin_reads_them(role: int | None, expected: str) -> None:

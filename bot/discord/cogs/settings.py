@@ -90,8 +90,8 @@ def moderators_text(guild: discord.Guild | None, role: int | None) -> str:
     """Who the moderators are, as an admin reads it (a role id alone says nothing)."""
     if role is None:
         return "members with Manage Server"
-    if guild is not None and guild.get_role(role) is None:
-        return "nobody: the operator's default role is not a role of this server"
+    if guild is not None and guild.get_role(role) is None:  # the operator's, or deleted
+        return "nobody yet: that role is not in this server; choose one with `moderator-role set`"
     return f"members with <@&{role}>"
 
 
@@ -103,10 +103,10 @@ def show_text(
     def mark(key: str) -> str:
         return "" if key in mine else " *(default)*"
 
-    channels = channel_list(answer_channels_here(guild, chosen))
+    channels = answer_channels_here(guild, chosen)
     lines = [
         "**Settings for this server**",
-        f"• Answer channels: {channels}{mark('answer_channels')}",
+        f"• Answer channels: {channel_list(channels)}{mark('answer_channels')}",
         f"• Moderators (`/kb`): {moderators_text(guild, chosen.moderator_role)}"
         + mark("moderator_role"),
         "• Audit channel: "
@@ -116,7 +116,7 @@ def show_text(
         + mark("strictness"),
         f"• Usage records: {'on' if chosen.record_usage else 'off'}{mark('record_usage')}",
     ]
-    if answer_channels_here(guild, chosen) and not content:
+    if channels and not content:
         lines.append("⚠️" + INTENT_NOTE)
     return "\n".join(lines)
 

@@ -267,10 +267,15 @@ class Insights:
 
     def forget(self, user_id: int) -> int:
         """Delete everything recorded about one person (``/privacy forget``); how many rows."""
+        q = questions
+        theirs = select(q.c.group_id).where(q.c.user_id == user_id, q.c.group_id.is_not(None))
         with self.database.write() as conn:
-            gone = conn.execute(questions.delete().where(questions.c.user_id == user_id)).rowcount
+            touched = {int(g) for g in conn.execute(theirs).scalars()}
+            gone = conn.execute(q.delete().where(q.c.user_id == user_id)).rowcount
             gone += conn.execute(feedback.delete().where(feedback.c.user_id == user_id)).rowcount
             _drop_empty_groups(conn)
+            for group_id in touched:
+                _refound(conn, group_id)
         return int(gone)
 
     def prune(self, now: datetime | None = None) -> int:
@@ -518,6 +523,23 @@ def _askers() -> Any:
     """Distinct people (a record with no person, from the command line, counts alone)."""
     q = questions
     return func.count(func.distinct(func.coalesce(q.c.user_id, -q.c.id)))
+
+
+def _refound(conn: Connection, group_id: int) -> None:
+    """A group named after someone's forgotten words takes its oldest remaining question's
+    words instead (its text and its index words), so nothing of theirs stays behind."""
+    q, g = questions, unanswered_groups
+    oldest = conn.execute(
+        select(q.c.question).where(q.c.group_id == group_id).order_by(q.c.at, q.c.id).limit(1)
+    ).scalar()
+    if oldest is None:
+        return
+    norm = normalise(str(oldest))
+    conn.execute(g.update().where(g.c.id == group_id).values(norm=norm))
+    conn.execute(group_tokens.delete().where(group_tokens.c.group_id == group_id))
+    rows = [{"group_id": group_id, "token": t} for t in blocking_tokens(norm)]
+    if rows:
+        conn.execute(group_tokens.insert(), rows)
 
 
 def _drop_empty_groups(conn: Connection) -> None:

@@ -282,3 +282,26 @@ def test_stats_are_exact_for_any_window(insights: Insights) -> None:
         unhelpful = cast.count(False)
         expected = (EntryVotes("eln", cast.count(True), unhelpful),) if unhelpful else ()
         assert stats.least_helpful == expected
+
+
+def test_forgetting_a_person_leaves_none_of_their_words_in_a_group(engine: Backend) -> None:
+    """The group a forgotten person founded is named after someone else's question now."""
+    insights = engine.insights()
+    insights.record_unanswered(
+        "hypersonic missiles near kaliningrad, asks jane doe", "#qa", [], 0.1, at(0), user_id=1
+    )
+    insights.record_unanswered(
+        "hypersonic missiles near kaliningrad?", "#qa", [], 0.1, at(1), user_id=2
+    )
+    assert len(insights.unanswered()) == 1  # one group, founded by person 1
+    assert insights.forget(1) == 1
+    with insights.database.read() as conn:
+        stored = " ".join(
+            str(v)
+            for table in ("unanswered_groups", "group_tokens", "questions")
+            for row in conn.exec_driver_sql(f"SELECT * FROM {table}")
+            for v in row
+        )
+    assert "jane" not in stored and "doe" not in stored
+    (group,) = insights.unanswered()
+    assert group.example == "hypersonic missiles near kaliningrad?"

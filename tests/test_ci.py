@@ -55,7 +55,10 @@ def _stub(path: Path, status: int) -> None:
     [
         ({"ruff": 0, "mypy": 0, "pytest": 0}, []),
         ({"ruff": 0, "mypy": 1, "pytest": 0}, ["mypy"]),
-        ({"ruff": 1, "mypy": 0, "pytest": 5}, ["ruff check", "ruff format", "pytest"]),
+        (
+            {"ruff": 1, "mypy": 0, "pytest": 5},
+            ["ruff check", "ruff format", "pytest -m index", "pytest"],
+        ),
     ],
     ids=["all-pass", "mypy-fails", "ruff-fails-and-no-tests-collected"],
 )
@@ -89,6 +92,7 @@ def test_ci_fails_when_any_check_fails(
         "ruff check",
         "ruff format",
         "mypy --strict",
+        "pytest -m",
         *setup,
         "pytest ",
     ]

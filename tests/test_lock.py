@@ -266,7 +266,7 @@ def _platforms(machine: str) -> list[str]:
     return [*modern, f"manylinux2014_{machine}"]
 
 
-@pytest.mark.slow
+@pytest.mark.index
 @pytest.mark.parametrize("machine", ARCHITECTURES)
 def test_every_locked_package_downloads_for_the_image_and_matches_its_hash(
     machine: str, tmp_path: Path

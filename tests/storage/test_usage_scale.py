@@ -1,6 +1,7 @@
-"""100,000 declined questions: grouped as they are stored, exactly, with no all-pairs work.
+"""20,000 declined questions: grouped as they are stored, exactly, with no all-pairs work.
 
-Comparing every question with every other would be 5 x 10^9 comparisons here, far past
+(``benchmarks/bench_storage.py`` runs the same at 100,000 and times ``/kb unanswered``.)
+Comparing every question with every other would be 2 x 10^8 comparisons here, far past
 the test's time limit; grouping on the way in (a group found by its topic words, compared
 with at most a few candidates) is what lets this test finish at all. What is asserted is
 the result: each topic's phrasings, typos and mentions in one group with its exact count,
@@ -15,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from bot.storage.usage import Asked
 from tests.conftest import Backend
 
-RECORDS = 100_000
-BATCH = 20_000
+RECORDS = 20_000
+BATCH = 5_000
 TOPICS = 40
 LONERS = 400  # questions asked once, each about something of its own
 NEAR_MISSES = 40  # share one topic word of two with a topic: apart from it
@@ -44,7 +45,7 @@ def _typo(word: str) -> str:
     return word[:3] + ("x" if word[3] != "x" else "y") + word[4:]
 
 
-def test_100000_declined_questions_are_grouped_exactly(engine: Backend) -> None:
+def test_declined_questions_are_grouped_exactly_at_scale(engine: Backend) -> None:
     rng = random.Random(12_07_2020)
     words = _words(rng, 2 * (TOPICS + LONERS + NEAR_MISSES))
     topics = [(words[2 * n], words[2 * n + 1]) for n in range(TOPICS)]

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import Connection, case, func, or_, select, text
+from sqlalchemy import Connection, bindparam, case, func, or_, select, text
 
 from bot.core.english import is_common
 from bot.core.normalise import STOPWORDS
@@ -396,12 +396,11 @@ class Insights:
     def _group_for(self, conn: Connection, norm: str, guild_id: int | None) -> int:
         """The group a declined question joins: same text, else the most alike candidate."""
         g = unanswered_groups
-        same = conn.execute(
-            select(g.c.id).where(g.c.norm == norm, _guild(g.c.guild_id, guild_id)).limit(1)
-        ).scalar()
+        where = {"norm": norm, "guild_id": guild_id}
+        same = conn.execute(_SAME_TEXT[guild_id is not None], where).scalar()
         if same is not None:
             return int(same)
-        tokens = blocking_tokens(norm)
+        tokens = _keys(blocking_tokens(norm), guild_id)
         best: tuple[float, int] | None = None
         for group_id, other in self._candidates(conn, tokens, guild_id):
             score = similarity(norm, other)
@@ -420,19 +419,54 @@ class Insights:
     def _candidates(
         self, conn: Connection, tokens: Sequence[str], guild_id: int | None
     ) -> list[tuple[int, str]]:
+        """The groups of this server sharing most of ``tokens`` (keys from ``_keys``).
+
+        Two index look-ups, never a join: the tokens' postings (group_tokens by token),
+        then those groups by primary key. Joined in one query, SQLite walked every group
+        of the server probing its tokens, and PostgreSQL, before its statistics caught up
+        with a growing table, hashed them all: work that grew with the number of groups
+        (2 ms a question at 2,200 groups, 8 ms at 10,000).
+        """
         if not tokens:
             return []
-        g, t = unanswered_groups, group_tokens
-        shared = func.count()
-        query = (
-            select(g.c.id, g.c.norm)
-            .join(t, t.c.group_id == g.c.id)
-            .where(t.c.token.in_(tokens), _guild(g.c.guild_id, guild_id))
-            .group_by(g.c.id, g.c.norm)
-            .order_by(shared.desc(), g.c.id.desc())
-            .limit(MAX_CANDIDATES)
-        )
-        return [(int(i), str(n)) for i, n in conn.execute(query)]
+        hits = [int(i) for (i,) in conn.execute(_POSTINGS, {"tokens": list(tokens)})]
+        if not hits:
+            return []
+        norms = {int(i): str(n) for i, n in conn.execute(_NORMS, {"ids": hits})}
+        return [(i, norms[i]) for i in hits if i in norms]
+
+
+def _keys(tokens: Sequence[str], guild_id: int | None) -> list[str]:
+    """Blocking tokens as stored: each server's words apart, so a look-up is one server's."""
+    server = "" if guild_id is None else str(guild_id)
+    return [f"{server}:{token}"[:64] for token in tokens]
+
+
+def _same_text(by_server: bool) -> Any:  # a Select; its type parameters differ in 2.0
+    g = unanswered_groups
+    server = g.c.guild_id == bindparam("guild_id") if by_server else g.c.guild_id.is_(None)
+    return select(g.c.id).where(g.c.norm == bindparam("norm"), server).limit(1)
+
+
+def _postings() -> Any:
+    t = group_tokens
+    shared = func.count()
+    return (
+        select(t.c.group_id)
+        .where(t.c.token.in_(bindparam("tokens", expanding=True)))
+        .group_by(t.c.group_id)
+        .order_by(shared.desc(), t.c.group_id.desc())
+        .limit(MAX_CANDIDATES)
+    )
+
+
+# Built once: a declined question may look up several groups, and building a statement
+# costs more than running it.
+_SAME_TEXT = {by_server: _same_text(by_server) for by_server in (False, True)}
+_POSTINGS = _postings()
+_NORMS = select(unanswered_groups.c.id, unanswered_groups.c.norm).where(
+    unanswered_groups.c.id.in_(bindparam("ids", expanding=True))
+)
 
 
 def _listing(
@@ -555,10 +589,6 @@ def _open() -> Any:
     """Members asked after their group was last marked handled."""
     g, q = unanswered_groups, questions
     return or_(g.c.resolved_at.is_(None), q.c.at > g.c.resolved_at)
-
-
-def _guild(column: Any, guild_id: int | None) -> Any:
-    return column.is_(None) if guild_id is None else column == guild_id
 
 
 def _window(column: Any, since: datetime | None) -> list[Any]:

@@ -9,7 +9,7 @@ or ``eln-bot kb`` would::
     python tests/storage/store_worker.py writers URL SHIPPED PROCESSES COUNT
         forks PROCESSES writers; each opens its own store, waits until all are open, then
         adds COUNT phrasings "writer W phrasing N" to entry ENTRY_IDS[W % 4], printing
-        "W CHANGE_ID" after each alias returns. Exits 1 if any writer failed.
+        "W CHANGE_ID MILLISECONDS" after each alias returns. Exits 1 if any writer failed.
     python tests/storage/store_worker.py crash URL SHIPPED
         a fork server: imports everything, prints "ready", then for each line read on stdin
         forks a writer and prints "child PID"; when that writer has ended (it is meant to be
@@ -18,7 +18,7 @@ or ``eln-bot kb`` would::
 
 Writers are forked from a process that has already imported everything, so a test can
 start (and kill) many of them in little time; each one opens its own connections after
-the fork, as a separate bot process does. A line is printed with one write() of well under
+the fork, as a separate bot process does. A line is written with one write() of well under
 PIPE_BUF bytes, so lines of different writers never interleave and a kill never tears one.
 """
 
@@ -26,15 +26,19 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
+import subprocess
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
 ENTRY_IDS = ("new-start", "open-skies", "eln", "hotline")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _entry(eid: str, question: str, alternates: list[str], answer: str, **extra: Any) -> dict:
@@ -117,6 +121,12 @@ def _warm_up() -> None:
     import bot.storage.store  # noqa: F401, PLC0415
 
 
+def _say(*words: object) -> None:
+    """One line on stdout in one write(): print() writes each word on its own when
+    stdout is unbuffered (PYTHONUNBUFFERED), and the writers' words would interleave."""
+    os.write(sys.stdout.fileno(), (" ".join(map(str, words)) + "\n").encode())
+
+
 def _fork(body: Callable[[], None]) -> int:
     """Run ``body`` in a child process; the child ends with it (1 and a traceback on error)."""
     sys.stdout.flush()
@@ -138,7 +148,7 @@ def _fork(body: Callable[[], None]) -> int:
 
 def run_alias(argv: list[str]) -> None:
     url, shipped, entry, phrase = argv
-    print(_store(url, shipped).alias(entry, phrase, by="another process").id, flush=True)
+    _say(_store(url, shipped).alias(entry, phrase, by="another process").id)
 
 
 def run_writers(argv: list[str]) -> None:
@@ -154,8 +164,9 @@ def run_writers(argv: list[str]) -> None:
         os.read(start[0], 1)  # returns at EOF: when the parent says go, all at once
         for n in range(int(count)):
             phrase = f"writer {number} phrasing {n}"
+            began = time.perf_counter()
             change = store.alias(ENTRY_IDS[number % len(ENTRY_IDS)], phrase, by=f"writer {number}")
-            print(number, change.id, flush=True)
+            _say(number, change.id, f"{(time.perf_counter() - began) * 1000:.3f}")
 
     pids = [_fork(lambda number=w: writer(number)) for w in range(int(processes))]
     os.close(opened[1])
@@ -177,14 +188,78 @@ def run_crash(argv: list[str]) -> None:
             entry = ENTRY_IDS[n % len(ENTRY_IDS)]
             token = f"{pid}-{n}"
             change = store.edit(entry, {"answer": f"answer {token}"}, by="crash worker")
-            print("ack", pid, change.id, entry, token, flush=True)
+            _say("ack", pid, change.id, entry, token)
 
-    print("ready", flush=True)
+    _say("ready")
     for _ in sys.stdin:
         pid = _fork(writer)
-        print("child", pid, flush=True)
+        _say("child", pid)
         status = os.waitpid(pid, 0)[1]
-        print("ended", pid, os.waitstatus_to_exitcode(status), flush=True)
+        _say("ended", pid, os.waitstatus_to_exitcode(status))
+
+
+# --- driving the writers from a test or a benchmark -------------------------------------
+
+
+def spawn(*args: str | Path, **options: Any) -> subprocess.Popen[bytes]:
+    """This script as a separate process, with the checkout importable."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, str(Path(__file__).resolve()), *map(str, args)]
+    return subprocess.Popen(command, env=env, cwd=ROOT, **options)
+
+
+class CrashServer:
+    """The ``crash`` mode's client: starts writers and kills them with SIGKILL."""
+
+    def __init__(self, url: str, shipped: Path, errors: IO[bytes]) -> None:
+        self.process = spawn(
+            "crash", url, shipped, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors
+        )
+        self._acks: dict[int, list[tuple[int, str, str]]] = {}
+        if self._line() != ["ready"]:
+            raise RuntimeError("the crash server did not start")
+
+    def kill_writer(
+        self, delay: float, *, after_first_ack: bool = False
+    ) -> tuple[int, list[tuple[int, str, str]]]:
+        """Start a writer and kill it ``delay`` seconds later (counted from its first
+        acknowledged edit, if asked). Returns its exit code and its acknowledgements,
+        (change id, entry, token) each, in order."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(b"go\n")
+        self.process.stdin.flush()
+        pid = int(self._until("child")[1])
+        if after_first_ack:
+            self._until("ack", pid)
+        time.sleep(delay)
+        os.kill(pid, signal.SIGKILL)
+        code = int(self._until("ended", pid)[2])
+        return code, self._acks.pop(pid, [])
+
+    def close(self) -> None:
+        if self.process.poll() is None and self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.kill()
+        self.process.wait(timeout=30)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+    def _line(self) -> list[str]:
+        assert self.process.stdout is not None
+        raw = self.process.stdout.readline()
+        if not raw.endswith(b"\n"):
+            raise RuntimeError("the crash server ended early (see its stderr)")
+        return raw.decode().split()
+
+    def _until(self, kind: str, pid: int | None = None) -> list[str]:
+        """Read lines, keeping every acknowledgement, up to the next ``kind`` line."""
+        while True:
+            line = self._line()
+            if line[0] == "ack":
+                child, change, entry, token = line[1:]
+                self._acks.setdefault(int(child), []).append((int(change), entry, token))
+            if line[0] == kind and (pid is None or int(line[1]) == pid):
+                return line
 
 
 def main(argv: list[str]) -> None:

@@ -13,34 +13,22 @@ interpreter, so ten of them start in milliseconds).
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 import pytest
 
 from bot.storage.store import KnowledgeStore
 from tests.conftest import Backend
 from tests.storage.rows import history_rows, stored_overlay
-from tests.storage.store_worker import ENTRY_IDS
+from tests.storage.store_worker import ENTRY_IDS, CrashServer, spawn
 
-WORKER = Path(__file__).with_name("store_worker.py")
-ROOT = Path(__file__).resolve().parents[2]
 WRITERS = 10
 ALIASES_EACH = 3
 KILLS = 12  # each engine; benchmarks/bench_storage.py kills 200 times
-
-
-def _python(*args: str | Path, **options: object) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, *map(str, args)]
-    return subprocess.Popen(command, env=env, cwd=ROOT, **options)  # type: ignore[call-overload]
 
 
 def test_an_edit_is_acknowledged_only_after_it_commits(
@@ -60,8 +48,7 @@ def test_concurrent_writers_never_lose_or_duplicate_a_change(
     engine: Backend, shipped: Path
 ) -> None:
     """Ten processes start at once on a database without a schema yet, and all write."""
-    writers = _python(
-        WORKER,
+    writers = spawn(
         "writers",
         engine.url,
         shipped,
@@ -73,7 +60,7 @@ def test_concurrent_writers_never_lose_or_duplicate_a_change(
     out, err = writers.communicate(timeout=90)
     assert writers.returncode == 0, err.decode()
     assert err == b"", err.decode()  # not even a warning (e.g. two first opens colliding)
-    acked = [tuple(map(int, line.split())) for line in out.decode().splitlines()]
+    acked = [tuple(map(int, line.split()[:2])) for line in out.decode().splitlines()]
     total = WRITERS * ALIASES_EACH
     assert sorted(change for _, change in acked) == list(range(1, total + 1))
 
@@ -98,8 +85,7 @@ def test_a_change_made_by_another_process_shows_in_this_store(
     ours = store.edit("eln", {"answer": "Changed here first."}, by="m")
     signature = store.signature()
     served = store.knowledge()
-    other = _python(
-        WORKER,
+    other = spawn(
         "alias",
         engine.url,
         store.shipped_path,
@@ -122,63 +108,17 @@ def test_a_change_made_by_another_process_shows_in_this_store(
 # --- kill -9 --------------------------------------------------------------------------
 
 
-class CrashServer:
-    """``store_worker.py crash``: forks writers on request; the test kills them."""
-
-    def __init__(self, engine: Backend, shipped: Path, errors: IO[bytes]) -> None:
-        self.process = _python(
-            WORKER,
-            "crash",
-            engine.url,
-            shipped,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=errors,
-        )
-        self.acks: dict[int, list[tuple[int, str, str]]] = {}
-        assert self._line() == ["ready"]
-
-    def _line(self) -> list[str]:
-        assert self.process.stdout is not None
-        raw = self.process.stdout.readline()
-        assert raw.endswith(b"\n"), "the crash server ended early (see its stderr)"
-        return raw.decode().split()
-
-    def lines_until(self, kind: str, pid: int | None = None) -> list[str]:
-        """Read lines, keeping every acknowledgement, up to the next ``kind`` line."""
-        while True:
-            line = self._line()
-            if line[0] == "ack":
-                child, change, entry, token = line[1:]
-                self.acks.setdefault(int(child), []).append((int(change), entry, token))
-            if line[0] == kind and (pid is None or int(line[1]) == pid):
-                return line
-
-    def start_writer(self) -> int:
-        assert self.process.stdin is not None
-        self.process.stdin.write(b"go\n")
-        self.process.stdin.flush()
-        return int(self.lines_until("child")[1])
-
-    def close(self) -> None:
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-        self.process.wait(timeout=30)
-
-
 @pytest.fixture
-def crash_server(
-    engine: Backend, shipped: Path, tmp_path: Path
-) -> Iterator[tuple[CrashServer, Path]]:
+def crash_server(engine: Backend, shipped: Path, tmp_path: Path) -> Iterator[CrashServer]:
     engine.store(shipped).knowledge()  # the schema exists before the first writer starts
     errors = tmp_path / "crash-server.stderr"
     with errors.open("wb") as sink:
-        server = CrashServer(engine, shipped, sink)
+        server = CrashServer(engine.url, shipped, sink)
     try:
-        yield server, errors
+        yield server
     finally:
-        server.process.kill()
         server.close()
+        print(errors.read_text()[-3000:])  # shown when the test fails
 
 
 def check_consistent(store: KnowledgeStore, acked: dict[int, tuple[str, str]]) -> None:
@@ -200,22 +140,17 @@ def check_consistent(store: KnowledgeStore, acked: dict[int, tuple[str, str]]) -
 
 
 def test_kill_9_of_a_writer_at_any_moment_leaves_a_consistent_database(
-    crash_server: tuple[CrashServer, Path], engine: Backend, shipped: Path
+    crash_server: CrashServer, engine: Backend, shipped: Path
 ) -> None:
     """Writers are killed before they connect, mid-transaction and between edits."""
-    server, errors = crash_server
     rng = random.Random(20201207)
     checker = engine.store(shipped, engine.open())
     acked: dict[int, tuple[str, str]] = {}
     for kill in range(KILLS):
-        pid = server.start_writer()
-        if kill % 2:  # half the kills land while edits are flowing, not while it opens
-            server.lines_until("ack", pid)
-        time.sleep(rng.uniform(0.0, 0.03))
-        os.kill(pid, signal.SIGKILL)
-        ended = server.lines_until("ended", pid)
-        assert int(ended[2]) == -signal.SIGKILL, errors.read_text()[-3000:]
-        for change, entry, token in server.acks.get(pid, []):
+        # half the kills land while edits are flowing, half while the writer opens
+        code, acks = crash_server.kill_writer(rng.uniform(0.0, 0.03), after_first_ack=kill % 2 == 1)
+        assert code == -signal.SIGKILL
+        for change, entry, token in acks:
             assert change not in acked  # no two acknowledgements for one change
             acked[change] = (entry, token)
         check_consistent(checker, acked)

@@ -76,7 +76,7 @@ class Usage:
     """The usage records to import, in the order they were made."""
 
     asked: list[Asked]
-    votes: list[dict[str, Any]]  # feedback rows, the latest vote per user, entry and message
+    votes: list[dict[str, Any]]  # feedback rows: each person's latest vote on each entry
     resolved: list[tuple[datetime, str]]  # (when, normalised question) a group was handled
     notes: list[str]
 
@@ -416,26 +416,22 @@ def _asked(record: dict[str, Any]) -> Asked | None:
 
 def _vote(record: dict[str, Any]) -> dict[str, Any] | None:
     at, entry, helpful = _time(record.get("at")), record.get("entry"), record.get("helpful")
-    user, message = record.get("user"), record.get("message")
+    user = record.get("user")
     if at is None or not isinstance(entry, str) or not isinstance(helpful, bool):
         return None
-    if not _whole(user) or not (message is None or _whole(message)):
+    if not _whole(user):
         return None
-    return {
-        "at": _ms(at),
-        "guild_id": None,
-        "entry": entry,
-        "user_id": user,
-        "message_id": message or 0,
-        "helpful": helpful,
-    }
+    # the message is not kept apart: a vote counts once per person per answer (message 0)
+    row = {"at": _ms(at), "guild_id": None, "entry": entry, "user_id": user, "message_id": 0}
+    return {**row, "helpful": helpful}
 
 
 def _latest(votes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One vote per entry, user and message: the latest, by time then by position."""
+    """One vote per person per entry, as ``Insights`` keeps them: the latest, by time then
+    by position (the earlier release kept one per message)."""
     latest: dict[tuple[Any, ...], dict[str, Any]] = {}
     for vote in sorted(votes, key=lambda v: int(v["at"])):
-        latest[(vote["entry"], vote["user_id"], vote["message_id"])] = vote
+        latest[(vote["entry"], vote["user_id"])] = vote
     return list(latest.values())
 
 

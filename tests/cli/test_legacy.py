@@ -26,7 +26,7 @@ import pytest
 from bot.cli.main import run as cli_run
 from bot.config import Settings
 from bot.storage.legacy import LOST_BY
-from bot.storage.loading import open_database, open_store
+from bot.storage.loading import open_database, open_insights, open_store
 from bot.storage.store import KnowledgeStore
 from tests.cli.conftest import clean_env
 from tests.conftest import DATA_DIR, REPO_ROOT
@@ -198,6 +198,19 @@ def test_commands_that_only_read_show_the_files_and_move_nothing(
     assert "did russia leave open skies" in cli("export").out
     assert old_bytes(data_dir) == before
     assert sorted(p.name for p in data_dir.iterdir()) == OLD_FILES
+
+
+def test_a_vote_after_the_import_replaces_the_imported_one(
+    data_dir: Path, cli: Callable[..., Outcome]
+) -> None:
+    """Votes count once per person per answer: 1002's old 👎 on new-start, cast on another
+    message, is replaced by their 👍 now, not counted beside it."""
+    imported(data_dir)
+    chosen = settings(data_dir)
+    insights = open_insights(chosen, open_database(chosen))
+    insights.record_feedback("new-start", True, user_id=1002, message_id=900777, guild_id=1)
+    stats = cli("kb", "stats", "--top", "10").out
+    assert "     1 of 2 unhelpful  new-start\n" in stats
 
 
 # --- once, and all or nothing ---------------------------------------------------------------

@@ -384,9 +384,12 @@ def test_backup_of_postgresql_says_how_with_pg_dump_and_hides_the_password(
 
 @pytest.mark.slow
 def test_info_and_check_on_postgresql(
-    data_dir: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Outcome]
+    data_dir: Path,
+    postgresql_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    cli: Callable[..., Outcome],
 ) -> None:
-    monkeypatch.setenv("ELN_DATABASE_URL", postgres_url)
+    monkeypatch.setenv("ELN_DATABASE_URL", postgresql_url)
     assert cli("kb", "alias", "eln", "who runs the eln").code == 0
     info = cli("db", "info").out.splitlines()
     assert info[1].startswith("database: postgresql") and "(PostgreSQL 16" in info[1]

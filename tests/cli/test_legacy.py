@@ -395,12 +395,14 @@ def test_a_damaged_log_without_a_usable_overlay_imports_nothing(
 
 
 @pytest.mark.slow
-def test_the_files_import_into_postgresql_too(data_dir: Path, postgres_url: str) -> None:
-    written = eln_bot(data_dir, "kb", "alias", "eln", "who runs it", ELN_DATABASE_URL=postgres_url)
+def test_the_files_import_into_postgresql_too(data_dir: Path, postgresql_url: str) -> None:
+    written = eln_bot(
+        data_dir, "kb", "alias", "eln", "who runs it", ELN_DATABASE_URL=postgresql_url
+    )
     assert written.returncode == 0, written.stderr
     assert "14 change(s) (3 undone)" in written.stderr
-    listing = eln_bot(data_dir, "kb", "history", "--limit", "100", ELN_DATABASE_URL=postgres_url)
+    listing = eln_bot(data_dir, "kb", "history", "--limit", "100", ELN_DATABASE_URL=postgresql_url)
     assert listing.stdout.splitlines()[1:] == with_undone_marks(EXPECTED["kb_history"])
-    stats = eln_bot(data_dir, "kb", "stats", "--top", "10", ELN_DATABASE_URL=postgres_url)
+    stats = eln_bot(data_dir, "kb", "stats", "--top", "10", ELN_DATABASE_URL=postgresql_url)
     assert stats.stdout == EXPECTED["kb_stats"]
     assert [p.name for p in data_dir.iterdir() if p.is_file()] == []

@@ -379,8 +379,22 @@ def plan_usage(data_dir: Path) -> Usage:
     asked = _records(data_dir / QUESTIONS_NAME, _asked, notes)
     asked.sort(key=lambda a: a.at)  # stable: grouped in the order asked, as before
     votes = _latest(_records(data_dir / FEEDBACK_NAME, _vote, notes))
+    server = _only_server(asked)
+    for vote in votes:
+        vote["guild_id"] = server
     resolved = _records(data_dir / RESOLVED_NAME, _resolved, notes)
     return Usage(asked, votes, resolved, notes)
+
+
+def _only_server(asked: list[Asked]) -> int | None:
+    """The server of the votes, which the earlier release did not record.
+
+    Where every question came from one server (direct messages aside), the votes were cast
+    there, and its ``/kb stats`` shows them; otherwise they stay with no server, counted
+    in the operator's view (``eln-bot kb stats``) only.
+    """
+    servers = {a.guild_id for a in asked if a.guild_id is not None}
+    return servers.pop() if len(servers) == 1 else None
 
 
 def _records(

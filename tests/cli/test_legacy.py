@@ -213,6 +213,21 @@ def test_a_vote_after_the_import_replaces_the_imported_one(
     assert "     1 of 2 unhelpful  new-start\n" in stats
 
 
+def test_votes_count_in_the_one_server_the_questions_came_from(data_dir: Path) -> None:
+    """The earlier release kept no server with a vote; every question of the fixture came
+    from one server (or a DM), so that server's /kb stats shows the votes."""
+    imported(data_dir)
+    chosen = settings(data_dir)
+    insights = open_insights(chosen, open_database(chosen))
+    server = insights.stats(where=700000000000000001, top=10)
+    assert [(v.entry, v.unhelpful, v.total) for v in server.least_helpful] == [
+        ("new-start", 2, 2),
+        ("eln", 1, 2),
+        ("signatories", 1, 2),
+    ]
+    assert insights.stats(where=None).least_helpful == ()  # direct messages: none
+
+
 # --- once, and all or nothing ---------------------------------------------------------------
 
 

@@ -76,7 +76,7 @@ class Usage:
     """The usage records to import, in the order they were made."""
 
     asked: list[Asked]
-    votes: list[dict[str, Any]]  # feedback rows, the latest vote per user, entry and message
+    votes: list[dict[str, Any]]  # feedback rows: each person's latest vote on each entry
     resolved: list[tuple[datetime, str]]  # (when, normalised question) a group was handled
     notes: list[str]
 
@@ -379,8 +379,22 @@ def plan_usage(data_dir: Path) -> Usage:
     asked = _records(data_dir / QUESTIONS_NAME, _asked, notes)
     asked.sort(key=lambda a: a.at)  # stable: grouped in the order asked, as before
     votes = _latest(_records(data_dir / FEEDBACK_NAME, _vote, notes))
+    server = _only_server(asked)
+    for vote in votes:
+        vote["guild_id"] = server
     resolved = _records(data_dir / RESOLVED_NAME, _resolved, notes)
     return Usage(asked, votes, resolved, notes)
+
+
+def _only_server(asked: list[Asked]) -> int | None:
+    """The server of the votes, which the earlier release did not record.
+
+    Where every question came from one server (direct messages aside), the votes were cast
+    there, and its ``/kb stats`` shows them; otherwise they stay with no server, counted
+    in the operator's view (``eln-bot kb stats``) only.
+    """
+    servers = {a.guild_id for a in asked if a.guild_id is not None}
+    return servers.pop() if len(servers) == 1 else None
 
 
 def _records(
@@ -416,26 +430,22 @@ def _asked(record: dict[str, Any]) -> Asked | None:
 
 def _vote(record: dict[str, Any]) -> dict[str, Any] | None:
     at, entry, helpful = _time(record.get("at")), record.get("entry"), record.get("helpful")
-    user, message = record.get("user"), record.get("message")
+    user = record.get("user")
     if at is None or not isinstance(entry, str) or not isinstance(helpful, bool):
         return None
-    if not _whole(user) or not (message is None or _whole(message)):
+    if not _whole(user):
         return None
-    return {
-        "at": _ms(at),
-        "guild_id": None,
-        "entry": entry,
-        "user_id": user,
-        "message_id": message or 0,
-        "helpful": helpful,
-    }
+    # the message is not kept apart: a vote counts once per person per answer (message 0)
+    row = {"at": _ms(at), "guild_id": None, "entry": entry, "user_id": user, "message_id": 0}
+    return {**row, "helpful": helpful}
 
 
 def _latest(votes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One vote per entry, user and message: the latest, by time then by position."""
+    """One vote per person per entry, as ``Insights`` keeps them: the latest, by time then
+    by position (the earlier release kept one per message)."""
     latest: dict[tuple[Any, ...], dict[str, Any]] = {}
     for vote in sorted(votes, key=lambda v: int(v["at"])):
-        latest[(vote["entry"], vote["user_id"], vote["message_id"])] = vote
+        latest[(vote["entry"], vote["user_id"])] = vote
     return list(latest.values())
 
 

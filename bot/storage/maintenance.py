@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -121,12 +121,12 @@ def _schema(revision: str | None) -> str:
 
 
 def _edits_line(conn: Connection) -> str:
-    counts = conn.execute(
-        select(changes.c.scope, func.count()).group_by(changes.c.scope).order_by(changes.c.scope)
-    ).all()
+    query = select(changes.c.scope, func.count()).group_by(changes.c.scope)
+    counts: dict[str, int] = {str(s): int(n) for s, n in conn.execute(query)}
     if not counts:
         return "edits: none yet"
-    return "edits: " + ", ".join(f"{n} change(s) ({_scope_name(str(s))})" for s, n in counts)
+    scopes = _in_order(counts)
+    return "edits: " + ", ".join(f"{counts[s]} change(s) ({_scope_name(s)})" for s in scopes)
 
 
 def _usage_line(conn: Connection, retention_days: int) -> str:
@@ -197,9 +197,13 @@ def _check_database(database: Database, shipped: dict[str, Any] | None, report: 
         report.problems.append(f"schema: {_schema(revision)}; expected {SCHEMA_REVISION}")
         return
     with database.read() as conn:
-        for scope in _scopes(conn):
+        scopes = _scopes(conn)
+        stored = {scope: _stored_edits(conn, scope, report) for scope in scopes}
+        for scope in scopes:
             report.scopes += 1
-            _check_scope(conn, scope, shipped, report)
+            _check_history(conn, scope, stored[scope], report)
+    if shipped is not None:
+        _check_served(shipped, stored, report)
 
 
 def repair(database: Database, shipped: Path, report: Report) -> list[str]:
@@ -237,12 +241,16 @@ def _shipped(path: Path, report: Report) -> dict[str, Any] | None:
 def _scopes(conn: Connection) -> list[str]:
     found = {str(s) for s in conn.execute(select(changes.c.scope).distinct()).scalars()}
     found |= {str(s) for s in conn.execute(select(overlays.c.scope)).scalars()}
-    return sorted(found, key=lambda s: (s != GLOBAL, s))
+    return _in_order(found)
 
 
-def _check_scope(
-    conn: Connection, scope: str, shipped: dict[str, Any] | None, report: Report
-) -> None:
+def _in_order(scopes: Iterable[str]) -> list[str]:
+    """The global scope first (every server's layer stands on it), then servers by id."""
+    return sorted(scopes, key=lambda s: (s != GLOBAL, s))
+
+
+def _check_history(conn: Connection, scope: str, stored: Overlay | None, report: Report) -> None:
+    """The scope's history reads, runs without gaps, undoes rightly and gives its edits."""
     name = _scope_name(scope)
     rows = conn.execute(
         select(changes).where(changes.c.scope == scope).order_by(changes.c.number)
@@ -252,21 +260,37 @@ def _check_scope(
     report.unreadable += len(damaged)
     report.problems += [f"{name}: {p}" for p in _numbering(history, damaged)]
     report.problems += [f"{name}: {p}" for p in _undo_links(history, damaged)]
-    stored = _stored_edits(conn, scope, name, report)
-    if not damaged:
-        replayed = replay(history)
-        if stored is None or not same_edits(stored, replayed):
-            if stored is not None:
-                report.problems.append(
-                    f"{name}: the stored edits differ from the replay of the history "
-                    f"about {differences(stored, replayed)}"
-                )
-            report.repairable.append(scope)
-    if shipped is not None and stored is not None:
+    if damaged:
+        return
+    replayed = replay(history)
+    if stored is None or not same_edits(stored, replayed):
+        if stored is not None:
+            report.problems.append(
+                f"{name}: the stored edits differ from the replay of the history "
+                f"about {differences(stored, replayed)}"
+            )
+        report.repairable.append(scope)
+
+
+def _check_served(
+    shipped: dict[str, Any], stored: dict[str, Overlay | None], report: Report
+) -> None:
+    """Each layer validates as it is served: the global edits on the shipped file, a
+    server's edits on top of those (a server may link to an entry added globally)."""
+    global_edits = stored.get(GLOBAL, Overlay())
+    if global_edits is None:  # damaged: already a problem, and every layer stands on it
+        return
+    base = merge(shipped, global_edits)
+    for scope, edits in stored.items():  # the global scope first
+        if edits is None:
+            continue
         try:
-            parse_document(merge(shipped, stored), "knowledge")
+            parse_document(base if scope == GLOBAL else merge(base, edits), "knowledge")
         except KnowledgeError as exc:
+            name = _scope_name(scope)
             report.problems += [f"{name}: the merged knowledge: {p}" for p in _errors(exc)]
+            if scope == GLOBAL:
+                return  # every server's layer would repeat these
 
 
 def _decode(rows: Any, name: str, report: Report) -> tuple[list[Change], set[int]]:
@@ -318,14 +342,14 @@ def _undo_links(history: list[Change], damaged: set[int]) -> list[str]:
     return found
 
 
-def _stored_edits(conn: Connection, scope: str, name: str, report: Report) -> Overlay | None:
+def _stored_edits(conn: Connection, scope: str, report: Report) -> Overlay | None:
     body = conn.execute(select(overlays.c.body).where(overlays.c.scope == scope)).scalar()
     if body is None:
         return Overlay()
     try:
         return Overlay.from_document(json.loads(body))
     except ValueError as exc:  # json.JSONDecodeError is one
-        report.problems.append(f"{name}: the stored edits are damaged ({exc})")
+        report.problems.append(f"{_scope_name(scope)}: the stored edits are damaged ({exc})")
         return None
 
 

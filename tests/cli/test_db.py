@@ -278,6 +278,29 @@ def test_merged_knowledge_that_would_not_load_is_a_problem(
     assert verdict == f"{database}: FAILED, 1 problem(s)"
 
 
+def test_a_servers_edits_are_checked_on_top_of_the_global_ones(
+    store: KnowledgeStore, data_dir: Path, cli: Callable[..., Outcome]
+) -> None:
+    """A server's edit may name an entry only the global edits have."""
+    store.add(
+        {
+            "id": "bot-feedback",
+            "question": "How do I report a wrong answer?",
+            "alternates": [f"report a wrong answer {n}" for n in range(6)],
+            "answer": "Press the thumbs-down under it.",
+            "sources": [{"title": "Rules", "url": "https://example.org/rules"}],
+        },
+        by="alice",
+    )
+    store.layer("700000000000000001").edit("eln", {"related": ["bot-feedback"]}, by="mod")
+    store.database.close()
+    result = cli("db", "check")
+    assert (result.code, result.err) == (0, "")
+    assert "5 change(s) in 2 scope(s) replay to the stored edits" in result.out
+    info = cli("db", "info").out.splitlines()
+    assert "edits: 4 change(s) (global), 1 change(s) (server 700000000000000001)" in info
+
+
 def test_a_broken_shipped_file_is_a_problem(
     database: Path, tmp_path: Path, cli: Callable[..., Outcome]
 ) -> None:
@@ -384,9 +407,12 @@ def test_backup_of_postgresql_says_how_with_pg_dump_and_hides_the_password(
 
 @pytest.mark.slow
 def test_info_and_check_on_postgresql(
-    data_dir: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Outcome]
+    data_dir: Path,
+    postgresql_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    cli: Callable[..., Outcome],
 ) -> None:
-    monkeypatch.setenv("ELN_DATABASE_URL", postgres_url)
+    monkeypatch.setenv("ELN_DATABASE_URL", postgresql_url)
     assert cli("kb", "alias", "eln", "who runs the eln").code == 0
     info = cli("db", "info").out.splitlines()
     assert info[1].startswith("database: postgresql") and "(PostgreSQL 16" in info[1]

@@ -26,7 +26,7 @@ import pytest
 from bot.cli.main import run as cli_run
 from bot.config import Settings
 from bot.storage.legacy import LOST_BY
-from bot.storage.loading import open_database, open_store
+from bot.storage.loading import open_database, open_insights, open_store
 from bot.storage.store import KnowledgeStore
 from tests.cli.conftest import clean_env
 from tests.conftest import DATA_DIR, REPO_ROOT
@@ -198,6 +198,34 @@ def test_commands_that_only_read_show_the_files_and_move_nothing(
     assert "did russia leave open skies" in cli("export").out
     assert old_bytes(data_dir) == before
     assert sorted(p.name for p in data_dir.iterdir()) == OLD_FILES
+
+
+def test_a_vote_after_the_import_replaces_the_imported_one(
+    data_dir: Path, cli: Callable[..., Outcome]
+) -> None:
+    """Votes count once per person per answer: 1002's old 👎 on new-start, cast on another
+    message, is replaced by their 👍 now, not counted beside it."""
+    imported(data_dir)
+    chosen = settings(data_dir)
+    insights = open_insights(chosen, open_database(chosen))
+    insights.record_feedback("new-start", True, user_id=1002, message_id=900777, guild_id=1)
+    stats = cli("kb", "stats", "--top", "10").out
+    assert "     1 of 2 unhelpful  new-start\n" in stats
+
+
+def test_votes_count_in_the_one_server_the_questions_came_from(data_dir: Path) -> None:
+    """The earlier release kept no server with a vote; every question of the fixture came
+    from one server (or a DM), so that server's /kb stats shows the votes."""
+    imported(data_dir)
+    chosen = settings(data_dir)
+    insights = open_insights(chosen, open_database(chosen))
+    server = insights.stats(where=700000000000000001, top=10)
+    assert [(v.entry, v.unhelpful, v.total) for v in server.least_helpful] == [
+        ("new-start", 2, 2),
+        ("eln", 1, 2),
+        ("signatories", 1, 2),
+    ]
+    assert insights.stats(where=None).least_helpful == ()  # direct messages: none
 
 
 # --- once, and all or nothing ---------------------------------------------------------------
@@ -382,12 +410,14 @@ def test_a_damaged_log_without_a_usable_overlay_imports_nothing(
 
 
 @pytest.mark.slow
-def test_the_files_import_into_postgresql_too(data_dir: Path, postgres_url: str) -> None:
-    written = eln_bot(data_dir, "kb", "alias", "eln", "who runs it", ELN_DATABASE_URL=postgres_url)
+def test_the_files_import_into_postgresql_too(data_dir: Path, postgresql_url: str) -> None:
+    written = eln_bot(
+        data_dir, "kb", "alias", "eln", "who runs it", ELN_DATABASE_URL=postgresql_url
+    )
     assert written.returncode == 0, written.stderr
     assert "14 change(s) (3 undone)" in written.stderr
-    listing = eln_bot(data_dir, "kb", "history", "--limit", "100", ELN_DATABASE_URL=postgres_url)
+    listing = eln_bot(data_dir, "kb", "history", "--limit", "100", ELN_DATABASE_URL=postgresql_url)
     assert listing.stdout.splitlines()[1:] == with_undone_marks(EXPECTED["kb_history"])
-    stats = eln_bot(data_dir, "kb", "stats", "--top", "10", ELN_DATABASE_URL=postgres_url)
+    stats = eln_bot(data_dir, "kb", "stats", "--top", "10", ELN_DATABASE_URL=postgresql_url)
     assert stats.stdout == EXPECTED["kb_stats"]
     assert [p.name for p in data_dir.iterdir() if p.is_file()] == []

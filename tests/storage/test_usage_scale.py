@@ -45,7 +45,7 @@ def _typo(word: str) -> str:
     return word[:3] + ("x" if word[3] != "x" else "y") + word[4:]
 
 
-def test_declined_questions_by_the_100000_are_grouped_exactly(engine: Backend) -> None:
+def test_declined_questions_are_grouped_exactly_at_scale(engine: Backend) -> None:
     records, batch = RECORDS[engine.name], RECORDS[engine.name] // BATCHES
     rng = random.Random(12_07_2020)
     words = _words(rng, 2 * (TOPICS + LONERS + NEAR_MISSES))

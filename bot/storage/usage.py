@@ -582,7 +582,10 @@ def _drop_empty_groups(conn: Connection) -> None:
 
 
 def _place(column: Any, where: Where) -> list[Any]:
-    return [] if where is EVERYWHERE else [_guild(column, where)]
+    """Rows of one server (or of direct messages, None); everything for EVERYWHERE."""
+    if where is EVERYWHERE:
+        return []
+    return [column.is_(None) if where is None else column == where]
 
 
 def _open() -> Any:

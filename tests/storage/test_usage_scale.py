@@ -1,11 +1,12 @@
-"""100,000 declined questions: grouped as they are stored, exactly, with no all-pairs work.
+"""20,000 declined questions: grouped as they are stored, exactly, with no all-pairs work.
 
 20,000 on each engine, to keep the suite within its time (``benchmarks/bench_storage.py``
 puts 100,000 through both and times ``/kb unanswered``). Comparing every question with
-every other would be 2 x 10^8 comparisons at 20,000, far past the test's time limit; grouping on the way in (a group found by its topic words, compared
-with at most a few candidates) is what lets this test finish at all. What is asserted is
-the result: each topic's phrasings, typos and mentions in one group with its exact count,
-questions that share only filler or one word of two apart, every record counted once.
+every other would be 2 x 10^8 comparisons here, far past the test's time limit; grouping
+on the way in (a group found by its topic words, compared with at most a few candidates)
+is what lets this test finish at all. What is asserted is the result: each topic's
+phrasings, typos and mentions in one group with its exact count, questions that share
+only filler or one word of two apart, every record counted once.
 """
 
 from __future__ import annotations

@@ -29,6 +29,8 @@ from bot.discord.menus import OpenMenus
 from bot.discord.ratelimit import UserLimit
 from bot.discord.recording import UsageRecorder
 from bot.discord.sync import sync_commands
+from bot.errors import StoreError
+from bot.storage.changes import Change
 from bot.storage.loading import Services
 from bot.storage.store import ServedKnowledge
 from bot.storage.usage import Insights
@@ -62,6 +64,7 @@ class QABot(commands.AutoShardedBot):
             services.layers, services.guild_settings, settings.reload_interval, self._reloaded
         )
         self._cogs = tuple(cogs)
+        self._announced: int | None = None  # the latest global change reported
 
     @property
     def insights(self) -> Insights:
@@ -84,6 +87,7 @@ class QABot(commands.AutoShardedBot):
 
     async def setup_hook(self) -> None:
         await self._find_home()
+        await self._changes_from_outside()  # what is already in the history is not news
         for cog in self._cogs:
             await self.add_cog(cog(self))
         await sync_commands(self.tree, self.settings, self.application_id, self.insights.database)
@@ -123,8 +127,33 @@ class QABot(commands.AutoShardedBot):
         """No text commands: a mention is a question, and the Ask cog answers it."""
 
     async def _reloaded(self, outcome: ReloadOutcome) -> None:
-        entries = len(self.service.snapshot.knowledge.entries)
-        await self.audit.post(render.reload_summary(outcome, entries), None)
+        """Report a reload; global edits saved elsewhere (the command line, another
+        process) are named one by one, with who made them, not as a bare reload."""
+        outside = await self._changes_from_outside() if outcome.swapped else []
+        for change in outside:
+            line = f"📝 {render.plain(change.by)} {render.plain(change.summary)}"
+            await self.audit.post(f"{line} (change #{change.id}, made outside Discord)", None)
+        if not outside:
+            entries = len(self.service.snapshot.knowledge.entries)
+            await self.audit.post(render.reload_summary(outcome, entries), None)
+
+    def announced(self, change_id: int) -> None:
+        """A global change this bot has reported itself (the /kb cog), not to repeat."""
+        self._announced = max(self._announced or 0, change_id)
+
+    async def _changes_from_outside(self) -> list[Change]:
+        try:
+            latest = await asyncio.to_thread(self.layers.root.history, None, 20)
+        except StoreError as exc:
+            log.warning("cannot read the history for the audit channel: %s", exc)
+            return []
+        if self._announced is None:  # first look: what was there before is not news
+            self._announced = latest[0].id if latest else 0
+            return []
+        fresh = [c for c in reversed(latest) if c.id > self._announced]
+        if fresh:
+            self._announced = fresh[-1].id
+        return fresh
 
     # --- gateway state for the health check ----------------------------------------------
 

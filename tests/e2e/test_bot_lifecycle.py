@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import open_test_store
 
 from .conftest import QA, audit_channel, qa_settings, run_qa_bot
 from .standin import StandIn
@@ -145,6 +148,27 @@ async def test_hot_reload_serves_a_changed_file_without_a_restart(
         assert "Knowledge reloaded" in notice and "3 entries" in notice
         second = await qa.ask(SIGNED, author=standin.world.alice)
         assert second.json["embeds"][0]["description"] == tiny_doc["entries"][0]["answer"]
+
+
+async def test_a_command_line_edit_is_announced_with_who_made_it(
+    standin: StandIn, tmp_path: Path, tiny_doc: dict[str, Any], write_knowledge: Any
+) -> None:
+    """An edit saved by another process (``eln-bot kb``) names its author in the audit
+    channel, not a bare "knowledge reloaded"; then it is answered."""
+    path = write_knowledge(tiny_doc)
+    audit = audit_channel(standin).id
+    settings = qa_settings(standin, tmp_path / "data", knowledge_path=path, audit_channel=audit)
+    async with run_qa_bot(standin, settings) as qa:
+        elsewhere = open_test_store(path, tmp_path / "data")  # its own database connection
+        mark = len(standin.requests)
+        await asyncio.to_thread(
+            elsewhere.alias, "signatories", "who put their names to the letter", "ops-alice"
+        )
+        notice = await _audit_post(qa, mark, timeout=15.0)
+        assert notice.startswith("📝 ops-alice added phrasing 'who put their names to the letter'")
+        assert "change #1, made outside Discord" in notice
+        reply = await qa.ask("who put their names to the letter")
+        assert reply.json["embeds"][0]["description"] == tiny_doc["entries"][0]["answer"]
 
 
 async def test_hot_reload_keeps_the_last_good_knowledge_over_a_bad_file(

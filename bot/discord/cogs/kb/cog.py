@@ -131,6 +131,8 @@ class KBCog(commands.GroupCog, group_name="kb", group_description="Moderators: e
         log.info(
             "kb %s by %s: change %d %s", action, interaction.user.id, change.id, change.summary
         )
+        if self._scope(interaction) is None:
+            self.bot.announced(change.id)
         summary = render.plain(change.summary)  # it quotes moderators' and members' words
         await self.bot.audit.post(
             f"📝 {interaction.user.mention} {summary} "

@@ -11,36 +11,18 @@ import json
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from bot.cli.main import run as cli_run
 from bot.config import Settings
 from bot.storage.loading import open_database, open_store
 from bot.storage.store import KnowledgeStore
+from tests.cli.conftest import Outcome
 from tests.conftest import DATA_DIR, open_test_insights
 from tests.storage.store_worker import write_fixture
 
 LEGACY = DATA_DIR / "legacy-datadir"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Outcome]:
-    def call(*argv: str) -> Outcome:
-        code = cli_run(list(argv))
-        captured = capsys.readouterr()
-        return Outcome(code, captured.out, captured.err)
-
-    return call
 
 
 @pytest.fixture

@@ -17,18 +17,16 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.cli.main import run as cli_run
 from bot.config import Settings
 from bot.storage.legacy import LOST_BY
 from bot.storage.loading import open_database, open_insights, open_store
 from bot.storage.store import KnowledgeStore
-from tests.cli.conftest import clean_env
+from tests.cli.conftest import Outcome, clean_env
 from tests.conftest import DATA_DIR, REPO_ROOT
 
 FIXTURE = DATA_DIR / "legacy-datadir"
@@ -39,13 +37,6 @@ BACKUP = re.compile(r"pre-database-backup-\d{8}-\d{6}")
 KEY = re.compile(r"\[[0-9a-f]{10}\]")  # group keys are derived differently now
 
 
-@dataclass(frozen=True)
-class Outcome:
-    code: int
-    out: str
-    err: str
-
-
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the previous release's data directory, named by ELN_DATA_DIR."""
@@ -54,18 +45,6 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ELN_DATA_DIR", str(target))
     monkeypatch.setenv("ELN_KNOWLEDGE", str(SHIPPED))
     return target
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Outcome]:
-    """``eln-bot ARGS`` in-process, through its real parser, settings and error boundary."""
-
-    def call(*argv: str) -> Outcome:
-        code = cli_run(list(argv))
-        captured = capsys.readouterr()
-        return Outcome(code, captured.out, captured.err)
-
-    return call
 
 
 def eln_bot(data_dir: Path, *argv: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -9,15 +9,13 @@ import select
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from bot.cli.main import run as cli_run
 from bot.core.decision import DecisionModel
 from bot.core.evaluation import load_labelled
-from tests.cli.conftest import clean_env
+from tests.cli.conftest import Outcome, clean_env
 from tests.conftest import REPO_ROOT
 
 
@@ -34,25 +32,6 @@ def run(
         timeout=60,
         check=False,
     )
-
-
-@dataclass(frozen=True)
-class Outcome:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Outcome]:
-    """Run ``eln-bot ARGS`` in-process through its real parser, settings and error boundary."""
-
-    def call(*argv: str) -> Outcome:
-        code = cli_run(list(argv))
-        captured = capsys.readouterr()
-        return Outcome(code, captured.out, captured.err)
-
-    return call
 
 
 def test_ask_prints_answer_sources_and_confidence() -> None:

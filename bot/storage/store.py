@@ -29,7 +29,7 @@ from bot.core.knowledge import (
 from bot.core.service import KnowledgeService
 from bot.core.text import clip, fold
 from bot.errors import NotFoundError, StoreError
-from bot.storage.changes import Change, activity, later_change, undo_target
+from bot.storage.changes import Change, activity, later_change, replay, undo_target
 from bot.storage.database import Database
 from bot.storage.document import EDITABLE_FIELDS, entry_map, phrasing_keys
 from bot.storage.files import dump_yaml, utc_now
@@ -152,13 +152,13 @@ class KnowledgeStore:
     def replayed(self) -> Overlay:
         """The overlay rebuilt from the history alone, as ``db check`` compares it."""
         with self.database.read() as conn:
-            return _replay(_read_changes(conn, self.scope))
+            return replay(_read_changes(conn, self.scope))
 
     def rebuild(self) -> bool:
         """Derive the stored overlay from the history again; returns whether it differed."""
         with self.database.write() as conn:
             history = _read_changes(conn, self.scope)
-            overlay = _replay(history)
+            overlay = replay(history)
             try:
                 stored: Overlay | None = _read_overlay(conn, self.scope)
             except StoreError:
@@ -477,7 +477,7 @@ def _caught_up(overlay: Overlay, history: list[Change], scope: str) -> Overlay:
         overlay.last_change,
         latest,
     )
-    return _replay(history)
+    return replay(history)
 
 
 def _ensure_overlay_row(conn: Connection, scope: str) -> None:
@@ -498,14 +498,6 @@ def _write_overlay(conn: Connection, scope: str, overlay: Overlay) -> None:
     updated = conn.execute(overlays.update().where(overlays.c.scope == scope).values(**values))
     if not updated.rowcount:
         conn.execute(overlays.insert().values(scope=scope, **values))
-
-
-def _replay(history: list[Change]) -> Overlay:
-    overlay = Overlay()
-    for change in history:
-        overlay.apply(change.after)
-        overlay.last_change = change.id
-    return overlay
 
 
 def _read_changes(conn: Connection, scope: str) -> list[Change]:

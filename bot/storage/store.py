@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, select
-from sqlalchemy.exc import IntegrityError
 
 from bot.core.knowledge import (
     Knowledge,
@@ -72,7 +71,6 @@ class _Plan:
 class _Shipped:
     digest: str
     data: dict[str, Any]
-    fallback: str | None  # why the stored copy stands in for the file, if it does
 
 
 class KnowledgeStore:
@@ -97,6 +95,7 @@ class KnowledgeStore:
         self._shipped_cache: _Shipped | None = None
         self._pinned: _Shipped | None = None
         self._unreadable = KnowledgeError([])
+        self._latest_digest: str | None = None  # of the last read of the shipped file
 
     # reading ----------------------------------------------------------------------------
 
@@ -106,7 +105,16 @@ class KnowledgeStore:
         query = select(func.max(changes.c.row)).where(changes.c.scope.in_(self.scopes))
         with self.database.read() as conn:
             latest = conn.execute(query).scalar()
-        return (self._root()._read_shipped()[1], int(latest or 0))
+        return (self._shipped_digest(), int(latest or 0))
+
+    def _shipped_digest(self) -> str:
+        """The shipped file's digest: read by the root store; a server's layer takes the
+        root's latest reading (the watcher reloads the global knowledge first each tick),
+        so the file is read once a tick, not once per server in the cache."""
+        root = self._root()
+        if self.parent is not None and root._latest_digest is not None:
+            return root._latest_digest
+        return root._read_shipped()[1]
 
     @property
     def scopes(self) -> tuple[str, ...]:
@@ -116,11 +124,6 @@ class KnowledgeStore:
     def layer(self, scope: str) -> KnowledgeStore:
         """The store of a layer on top of this one (a server's edits over the global ones)."""
         return KnowledgeStore(self.shipped_path, self.database, scope=scope, parent=self)
-
-    @property
-    def fallback(self) -> str | None:
-        """Why the last good shipped knowledge is served instead of the file, if it is."""
-        return self._root()._shipped().fallback
 
     def merged_document(self) -> dict[str, Any]:
         """The knowledge document with moderator edits applied, not yet validated."""
@@ -306,33 +309,29 @@ class KnowledgeStore:
         """Apply one change in one write transaction: validate, record, derive the overlay."""
         who = by_input(by)
         shipped = self._base()
-        try:
-            with self.database.write() as conn:
-                state = self._load(conn)
-                result = plan(state)
-                before = state.overlay.fragment(result.ids, result.document)
-                after = result.overlay.fragment(result.ids, result.document)
-                if before == after:
-                    raise StoreError("Nothing to change.")
-                # KnowledgeError when the merged result could not be served: nothing is written
-                parse_document(merge(shipped, result.overlay), "knowledge")
-                change = Change(
-                    id=state.last_id + 1,
-                    at=utc_now(),
-                    by=who,
-                    op=op,
-                    entry=result.entry,
-                    before=before,
-                    after=after,
-                    undoes=result.undoes,
-                    summary=result.summary,
-                )
-                conn.execute(changes.insert().values(scope=self.scope, **_change_row(change)))
-                result.overlay.last_change = change.id
-                _write_overlay(conn, self.scope, result.overlay)
-        except IntegrityError:
-            # a second writer took the same number first (only possible on a new scope)
-            raise StoreError("Another change was saved at the same moment; try again.") from None
+        with self.database.write() as conn:
+            state = self._load(conn)
+            result = plan(state)
+            before = state.overlay.fragment(result.ids, result.document)
+            after = result.overlay.fragment(result.ids, result.document)
+            if before == after:
+                raise StoreError("Nothing to change.")
+            # KnowledgeError when the merged result could not be served: nothing is written
+            parse_document(merge(shipped, result.overlay), "knowledge")
+            change = Change(
+                id=state.last_id + 1,
+                at=utc_now(),
+                by=who,
+                op=op,
+                entry=result.entry,
+                before=before,
+                after=after,
+                undoes=result.undoes,
+                summary=result.summary,
+            )
+            conn.execute(changes.insert().values(scope=self.scope, **_change_row(change)))
+            result.overlay.last_change = change.id
+            _write_overlay(conn, self.scope, result.overlay)
         log.info("change #%d by %s: %s", change.id, who, change.summary)
         return change
 
@@ -358,7 +357,7 @@ class KnowledgeStore:
         data = _validated_shipped(raw, str(self.shipped_path))
         self._pinned = None
         self._keep_good_copy(digest, raw)
-        self._shipped_cache = _Shipped(digest, data, None)
+        self._shipped_cache = _Shipped(digest, data)
         return self._shipped_cache
 
     def serve_last_good(self, error: KnowledgeError) -> str:
@@ -374,7 +373,7 @@ class KnowledgeStore:
         data = _validated_shipped(good["text"].encode("utf-8"), "the last good shipped copy")
         _, digest = self._read_shipped()
         reason = f"{self.shipped_path} is not usable ({error}); serving the last good copy"
-        self._pinned = _Shipped(digest, data, reason)
+        self._pinned = _Shipped(digest, data)
         log.warning("%s", reason)
         return reason
 
@@ -386,8 +385,10 @@ class KnowledgeStore:
             name = str(self.shipped_path)
             problem = Problem(f"cannot read the file: {exc.strerror}", name)
             self._unreadable = KnowledgeError([problem])
+            self._latest_digest = "unreadable"
             return None, "unreadable"
-        return raw, _digest(raw)
+        self._latest_digest = _digest(raw)
+        return raw, self._latest_digest
 
     def _keep_good_copy(self, digest: str, raw: bytes) -> None:
         """Remember a shipped file that validated; best effort (a read-only database is fine)."""

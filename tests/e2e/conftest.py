@@ -218,6 +218,17 @@ class QA:
 
         return await self.standin.wait_until(found, timeout, f"a reply to {message['content']!r}")
 
+    async def followup(self, inter: Any) -> RecordedRequest:
+        """The follow-up message a deferred command sent with this interaction's token."""
+        return await self.standin.wait_for_request(
+            lambda r: (
+                r.method == "POST"
+                and r.route == "/webhooks/{webhook_id}/{webhook_token}"
+                and r.params.get("webhook_token") == inter.token
+            ),
+            timeout=10,
+        )
+
     async def ask(self, text: str, **kwargs: Any) -> RecordedRequest:
         """Say ``text`` and return the bot's reply."""
         return await self.reply_to(await self.say(text, **kwargs))

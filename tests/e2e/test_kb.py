@@ -14,7 +14,7 @@ from bot.core.knowledge import DEFAULT_LIMITS, parse_text
 from bot.core.text import clip
 
 from .conftest import EPHEMERAL, QA, audit_channel, buttons, qa_settings, run_qa_bot
-from .standin import RecordedRequest, StandIn
+from .standin import StandIn
 from .standin.interactions import FakeInteraction
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(30)]
@@ -33,18 +33,6 @@ async def qa(standin: StandIn, tmp_path: Path) -> AsyncIterator[QA]:
     settings = qa_settings(standin, tmp_path / "data", audit_channel=audit_channel(standin).id)
     async with run_qa_bot(standin, settings) as running:
         yield running
-
-
-async def followup(qa: QA, inter: FakeInteraction) -> RecordedRequest:
-    """The follow-up message a deferred /kb command sent with this interaction's token."""
-    return await qa.standin.wait_for_request(
-        lambda r: (
-            r.method == "POST"
-            and r.route == "/webhooks/{webhook_id}/{webhook_token}"
-            and r.params.get("webhook_token") == inter.token
-        ),
-        timeout=10,
-    )
 
 
 async def answer_to(qa: QA, question: str) -> dict[str, Any]:
@@ -104,7 +92,7 @@ async def test_moderator_edits_an_answer_and_the_next_question_gets_it(qa: QA) -
     answer_id = next(k for k, f in fields.items() if f.get("value") == before["description"])
     new_answer = "Edited by a moderator: 145 people from 20 countries signed."
     submitted = await qa.standin.dispatch_modal_submit({answer_id: new_answer}, modal=opened)
-    done = await followup(qa, submitted)
+    done = await qa.followup(submitted)
     assert done.json["content"].startswith("Done:")
     assert int(done.json["flags"]) & EPHEMERAL
 
@@ -127,9 +115,9 @@ async def test_undo_restores_the_previous_answer(qa: QA) -> None:
         {"entry": "signatories", "phrase": "who put their john hancock on it"},
         user=carol,
     )
-    assert (await followup(qa, alias)).json["content"].startswith("Done:")
+    assert (await qa.followup(alias)).json["content"].startswith("Done:")
     undo = await qa.standin.dispatch_command("kb undo", {}, user=carol)
-    text = (await followup(qa, undo)).json["content"]
+    text = (await qa.followup(undo)).json["content"]
     assert text.startswith("Done:") and "undo" in text.lower()
     assert (await answer_to(qa, SIGNED))["description"] == original
     assert qa.service.store.merged_document() == qa.service.store._shipped().data
@@ -147,7 +135,7 @@ async def test_remove_asks_for_confirmation_and_only_the_moderator_confirms(qa: 
 
     yes = await qa.standin.dispatch_component(message, confirm["custom_id"], user=carol)
     assert (await yes.callback()).json["type"] == 7
-    assert (await followup(qa, yes)).json["content"].startswith("Done:")
+    assert (await qa.followup(yes)).json["content"].startswith("Done:")
     assert qa.service.snapshot.knowledge.get("nato-watch") is None
     history = await qa.standin.dispatch_command("kb history", {}, user=carol)
     assert "nato-watch" in (await history.callback()).json["data"]["content"]
@@ -184,7 +172,7 @@ async def test_unanswered_question_attached_as_alias_is_answered_afterwards(qa: 
         values=["confidence-building-measures"],
         user=carol,
     )
-    assert (await followup(qa, attach)).json["content"].startswith("Done:")
+    assert (await qa.followup(attach)).json["content"].startswith("Done:")
 
     answered = await answer_to(qa, question)
     expected = qa.service.snapshot.knowledge.get("confidence-building-measures")
@@ -253,7 +241,7 @@ async def test_a_long_unanswered_question_prefills_the_add_form_clipped(qa: QA) 
         fields["Sources (Title | https://… per line)"]["custom_id"]: "Bees | https://bees.example/",
     }
     submitted = await qa.standin.dispatch_modal_submit(values, modal=opened)
-    assert (await followup(qa, submitted)).json["content"].startswith("Done:")
+    assert (await qa.followup(submitted)).json["content"].startswith("Done:")
     assert qa.service.snapshot.knowledge.get("bees-in-april") is not None
     assert qa.insights.unanswered() == []
 
@@ -287,7 +275,7 @@ async def test_a_source_url_that_would_disguise_a_link_is_refused(qa: QA, case: 
         ),
     }
     submitted = await qa.standin.dispatch_modal_submit(values, modal=opened)
-    text = (await followup(qa, submitted)).json["content"]
+    text = (await qa.followup(submitted)).json["content"]
     assert text.startswith("Nothing was changed.")
     assert f"field 'sources': source 2 url {HOSTILE_WORDS[case]}" in text
     assert qa.service.snapshot.knowledge.get("nato-login") is None
@@ -296,7 +284,7 @@ async def test_a_source_url_that_would_disguise_a_link_is_refused(qa: QA, case: 
 
 async def test_export_attaches_the_merged_knowledge(qa: QA) -> None:
     inter = await qa.standin.dispatch_command("kb export", {}, user=qa.standin.world.carol)
-    sent = await followup(qa, inter)
+    sent = await qa.followup(inter)
     assert sent.files and sent.files[0].filename == "faq.yaml"
     exported, _ = parse_text(sent.files[0].data.decode("utf-8"))
     assert exported.by_id.keys() == qa.service.snapshot.knowledge.by_id.keys()
@@ -322,14 +310,14 @@ async def test_import_validates_then_applies_after_confirmation(qa: QA) -> None:
     good = qa.standin.attach("faq.yaml", yaml.safe_dump(document, sort_keys=False).encode())
 
     inter = await qa.standin.dispatch_command("kb import", {"file": good}, user=carol)
-    prompt = await followup(qa, inter)
+    prompt = await qa.followup(inter)
     assert "1 changed" in prompt.json["content"]
     assert (await answer_to(qa, SIGNED))["description"] != signatories["answer"]  # not yet
 
     confirm = next(b for b in buttons(prompt.json) if b.get("label") == "Import")
     message = qa.standin.messages[int(prompt.response["id"])]
     yes = await qa.standin.dispatch_component(message, confirm["custom_id"], user=carol)
-    assert (await followup(qa, yes)).json["content"].startswith("Done:")
+    assert (await qa.followup(yes)).json["content"].startswith("Done:")
     assert (await answer_to(qa, SIGNED))["description"] == signatories["answer"]
 
 
@@ -337,7 +325,7 @@ async def test_invalid_import_is_refused_with_the_problem_named(qa: QA) -> None:
     carol = qa.standin.world.carol
     broken = qa.standin.attach("broken.yaml", b"entries:\n  - id: x\n    question: q\n")
     inter = await qa.standin.dispatch_command("kb import", {"file": broken}, user=carol)
-    text = (await followup(qa, inter)).json["content"]
+    text = (await qa.followup(inter)).json["content"]
     assert "`broken.yaml` is not valid" in text and "field 'answer': is missing" in text
     assert qa.service.store.history() == []
     audit = await qa.standin.wait_for_request(

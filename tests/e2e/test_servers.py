@@ -26,7 +26,6 @@ from .standin import (
     FakeMember,
     FakeRole,
     FakeUser,
-    RecordedRequest,
     StandIn,
 )
 from .standin.interactions import FakeInteraction
@@ -111,24 +110,12 @@ async def command(
     )
 
 
-async def followup(s: Servers, inter: FakeInteraction) -> RecordedRequest:
-    """The follow-up message sent with this interaction's token."""
-    return await s.qa.standin.wait_for_request(
-        lambda r: (
-            r.method == "POST"
-            and r.route == "/webhooks/{webhook_id}/{webhook_token}"
-            and r.params.get("webhook_token") == inter.token
-        ),
-        timeout=10,
-    )
-
-
 async def said(s: Servers, inter: FakeInteraction) -> dict[str, Any]:
     """What the user saw: the reply, or the follow-up of a deferred one (always private)."""
     callback = (await inter.callback(timeout=10)).json
     body = callback.get("data") or {}
     if callback["type"] == 5:
-        body = (await followup(s, inter)).json
+        body = (await s.qa.followup(inter)).json
     assert int(body.get("flags") or 0) & EPHEMERAL, body
     return body
 
@@ -150,7 +137,7 @@ async def edit_answer(
     current = s.qa.bot.layers.service_for(guild.id).snapshot.knowledge.by_id[entry].answer
     (answer_id,) = [f["custom_id"] for f in fields if f.get("value") == current]
     submitted = await s.qa.standin.dispatch_modal_submit({answer_id: answer}, modal=opened)
-    assert (await followup(s, submitted)).json["content"].startswith("Done:")
+    assert (await s.qa.followup(submitted)).json["content"].startswith("Done:")
 
 
 async def answer_in(s: Servers, guild: FakeGuild | None, question: str = SIGNED) -> str:
@@ -204,7 +191,7 @@ async def test_another_servers_admin_cannot_phish_the_home_servers_members(
     for place in (s.home, s.b, None):
         assert await answer_in(s, place) == shipped
     assert s.qa.service.store.history() == []  # the global layer is untouched
-    (exported,) = (await followup(s, await command(s, s.home, s.world.carol, "kb export"))).files
+    (exported,) = (await s.qa.followup(await command(s, s.home, s.world.carol, "kb export"))).files
     assert "eln-gifts" not in exported.data.decode("utf-8")
     assert not any("signatories" in line for line in audit_lines(s, s.home))
 
@@ -229,7 +216,7 @@ async def test_history_stats_unanswered_and_export_stay_in_their_server(servers:
     stats = await command(s, s.b, carol, "kb stats")
     fields = (await said(s, stats))["embeds"][0]["fields"]
     assert fields[0]["value"] == "0 asked, 0 answered, 0% declined"
-    exported = (await followup(s, await command(s, s.b, carol, "kb export"))).files[0]
+    exported = (await s.qa.followup(await command(s, s.b, carol, "kb export"))).files[0]
     assert "Only in server A." not in exported.data.decode("utf-8")
 
     for guild, expected in ((s.a, [in_a]), (s.b, [])):
@@ -371,7 +358,7 @@ async def test_each_servers_audit_channel_hears_only_its_own_changes(servers: Se
         alias = await command(
             s, guild, s.world.carol, "kb alias", entry="signatories", phrase=phrase
         )
-        assert (await followup(s, alias)).json["content"].startswith("Done:")
+        assert (await s.qa.followup(alias)).json["content"].startswith("Done:")
 
     for guild, phrase in phrases:
         lines = audit_lines(s, guild)
